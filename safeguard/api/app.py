@@ -1,0 +1,59 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from safeguard import __version__
+from safeguard.api.errors import install_error_handlers
+from safeguard.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from safeguard.api.routers import ROUTERS
+from safeguard.config import Settings, get_settings
+from safeguard.store.db import Database
+from safeguard.store.migrate import require_current_schema
+
+DESCRIPTION = """
+Safeguard finds and stops child sexual abuse material and grooming: media hash matching (PDQ, vPDQ,
+MD5/SHA-256), grooming risk scoring, a review queue, actions back to the platform, referrals and intake.
+
+Every route except `/health` needs an API key: `Authorization: Bearer sg_...`. Errors are RFC 9457
+`application/problem+json`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None, db: Database | None = None, *, check_schema: bool = True
+) -> FastAPI:
+    settings = settings or get_settings()
+    database = db or Database(settings.resolved_database_url)
+    logging.getLogger("safeguard").setLevel(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if check_schema:
+            require_current_schema(database)
+        yield
+        if db is None:  # only dispose what this factory created
+            database.dispose()
+
+    app = FastAPI(
+        title="Safeguard",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    # Outermost first: the request id is set before anything can fail, the body limit before parsing.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,82 @@
+"""Dependencies every router uses: the database session and the role check.
+
+``require_roles(Role.integrator)`` returns a dependency that authenticates the bearer key and checks its
+role (admin is always allowed). The returned callable carries ``.roles`` so the route-enumeration test can
+prove that every route is protected and by which roles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from safeguard.auth import Actor, Role
+from safeguard.auth.errors import MissingCredentials, RoleNotAllowed
+from safeguard.auth.service import authenticate
+from safeguard.config import Settings
+from safeguard.store.db import Database
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer sg_...`")
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def db_session(db: Annotated[Database, Depends(get_db)]) -> Iterator[Session]:
+    """A read-write transaction around the route: commits if the route returns, rolls back if it raises."""
+    with db.session() as session:
+        yield session
+
+
+def read_session(db: Annotated[Database, Depends(get_db)]) -> Iterator[Session]:
+    with db.read_session() as session:
+        yield session
+
+
+def request_id(request: Request) -> str | None:
+    value: str | None = getattr(request.state, "request_id", None)
+    return value
+
+
+class RoleDependency:
+    """Callable dependency; ``roles`` is the set of roles allowed besides admin."""
+
+    def __init__(self, roles: frozenset[Role]) -> None:
+        self.roles = roles
+
+    def __call__(
+        self,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        db: Annotated[Database, Depends(get_db)],
+    ) -> Actor:
+        if credentials is None or not credentials.credentials:
+            raise MissingCredentials("an API key is required: send `Authorization: Bearer <key>`")
+        with db.read_session() as session:
+            actor = authenticate(session, credentials.credentials, request_id=request_id(request))
+        if actor.role is not Role.admin and actor.role not in self.roles:
+            allowed = ", ".join(sorted(r.value for r in self.roles | {Role.admin}))
+            raise RoleNotAllowed(
+                f"this route needs one of the roles: {allowed}; the key has {actor.role.value}"
+            )
+        request.state.actor = actor
+        return actor
+
+
+def require_roles(*roles: Role) -> RoleDependency:
+    return RoleDependency(frozenset(roles))
+
+
+def role_dependency_of(dependency: Callable[..., Any]) -> RoleDependency | None:
+    return dependency if isinstance(dependency, RoleDependency) else None

@@ -1,0 +1,76 @@
+"""API keys (admin): create (the key is shown once), list, revoke."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from safeguard.api.deps import db_session, require_roles
+from safeguard.auth import Actor, Role
+from safeguard.auth import service as keys
+from safeguard.auth.service import ApiKeyInfo
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"])
+admin_only = require_roles()
+
+
+class ApiKeyOut(BaseModel):
+    id: int
+    name: str
+    role: Role
+    prefix: str
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, info: ApiKeyInfo) -> ApiKeyOut:
+        return cls(
+            id=info.id,
+            name=info.name,
+            role=info.role,
+            prefix=info.prefix,
+            created_at=info.created_at,
+            created_by=info.created_by,
+            revoked_at=info.revoked_at,
+        )
+
+
+class ApiKeyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200, description="Who or what uses the key.")
+    role: Role
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="The key itself. Shown only in this response; store it now.")
+
+
+@router.post("", response_model=ApiKeyCreated, status_code=201, summary="Create an API key")
+def create_key(
+    body: ApiKeyCreate,
+    actor: Annotated[Actor, Depends(admin_only)],
+    session: Annotated[Session, Depends(db_session)],
+) -> ApiKeyCreated:
+    created = keys.create_key(session, actor, name=body.name, role=body.role)
+    return ApiKeyCreated(**ApiKeyOut.of(created.info).model_dump(), key=created.key)
+
+
+@router.get("", response_model=list[ApiKeyOut], summary="List API keys (never the keys themselves)")
+def list_keys(
+    actor: Annotated[Actor, Depends(admin_only)],
+    session: Annotated[Session, Depends(db_session)],
+) -> list[ApiKeyOut]:
+    return [ApiKeyOut.of(info) for info in keys.list_keys(session)]
+
+
+@router.post("/{key_id}/revoke", response_model=ApiKeyOut, summary="Revoke an API key")
+def revoke_key(
+    key_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    actor: Annotated[Actor, Depends(admin_only)],
+    session: Annotated[Session, Depends(db_session)],
+) -> ApiKeyOut:
+    return ApiKeyOut.of(keys.revoke_key(session, actor, key_id))

@@ -1,0 +1,188 @@
+"""Write, read and verify the hash-chained audit log.
+
+Each record stores the SHA-256 of the previous record's canonical form (``prev_hash``) and its own
+(``hash``). Editing a field changes that record's hash; deleting or inserting a row breaks the next
+record's ``prev_hash`` or the sequence; deleting the newest rows leaves the head pointing past the end.
+``verify`` walks the chain and names the first record where any of that happens.
+
+Only a digest of the change is stored, never the change itself, so the log holds nothing sensitive while
+still proving what was recorded (a caller holding the change can recompute the digest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from safeguard.audit.models import AuditHead, AuditRecord
+from safeguard.auth.roles import Actor
+from safeguard.store.base import utcnow
+
+GENESIS_HASH = "0" * 64
+HEAD_ID = 1
+VERIFY_BATCH = 5_000
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no spaces, non-JSON values (datetimes, enums) as strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def digest_change(change: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(dict(change)).encode("utf-8")).hexdigest()
+
+
+def _record_fields(rec: AuditRecord) -> dict[str, Any]:
+    return {
+        "seq": rec.seq,
+        "at": rec.at.isoformat(timespec="microseconds"),
+        "actor_kind": rec.actor_kind,
+        "actor_id": rec.actor_id,
+        "role": rec.role,
+        "action": rec.action,
+        "object_type": rec.object_type,
+        "object_id": rec.object_id,
+        "request_id": rec.request_id,
+        "change_digest": rec.change_digest,
+        "prev_hash": rec.prev_hash,
+    }
+
+
+def record_hash(rec: AuditRecord) -> str:
+    return hashlib.sha256(canonical_json(_record_fields(rec)).encode("utf-8")).hexdigest()
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str,
+    change: Mapping[str, Any] | None = None,
+) -> AuditRecord:
+    """Append one audit record in the caller's transaction (so it commits or rolls back with the change)."""
+    head = session.get(AuditHead, HEAD_ID, with_for_update=True)
+    if head is None:
+        head = AuditHead(id=HEAD_ID, seq=0, hash=GENESIS_HASH)
+        session.add(head)
+    # Microsecond precision is what both SQLite and PostgreSQL keep, so the canonical form round-trips.
+    rec = AuditRecord(
+        seq=head.seq + 1,
+        at=utcnow(),
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        role=actor.role.value,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        request_id=actor.request_id,
+        change_digest=digest_change(change or {}),
+        prev_hash=head.hash,
+    )
+    rec.hash = record_hash(rec)
+    session.add(rec)
+    head.seq = rec.seq
+    head.hash = rec.hash
+    session.flush()
+    return rec
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    ok: bool
+    records: int
+    head_hash: str
+    first_broken_seq: int | None = None
+    problem: str | None = None
+
+
+def verify(session: Session) -> ChainReport:
+    """Walk the whole chain; report the first record that does not fit."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    for rec in _iter_records(session):
+        if rec.seq != expected_seq:
+            return ChainReport(False, count, expected_prev, expected_seq, f"record {expected_seq} is missing")
+        if rec.prev_hash != expected_prev:
+            return ChainReport(
+                False,
+                count,
+                expected_prev,
+                rec.seq,
+                f"record {rec.seq} does not chain onto record {rec.seq - 1}",
+            )
+        if record_hash(rec) != rec.hash:
+            return ChainReport(False, count, expected_prev, rec.seq, f"record {rec.seq} was altered")
+        expected_prev = rec.hash
+        expected_seq += 1
+        count += 1
+    head = session.get(AuditHead, HEAD_ID)
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    if head_seq != count or head_hash != expected_prev:
+        return ChainReport(
+            False,
+            count,
+            expected_prev,
+            count + 1,
+            f"the log ends at record {count} but its head says {head_seq}",
+        )
+    return ChainReport(True, count, expected_prev)
+
+
+def _iter_records(session: Session) -> Iterator[AuditRecord]:
+    after = 0
+    while True:
+        batch = list(
+            session.scalars(
+                select(AuditRecord)
+                .where(AuditRecord.seq > after)
+                .order_by(AuditRecord.seq)
+                .limit(VERIFY_BATCH)
+            )
+        )
+        if not batch:
+            return
+        yield from batch
+        after = batch[-1].seq
+        session.expunge_all()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    records: list[AuditRecord]
+    next_after: int | None
+    total: int
+
+
+def page(
+    session: Session,
+    *,
+    after: int = 0,
+    limit: int = 100,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    since: datetime | None = None,
+) -> AuditPage:
+    """Records with ``seq > after`` in order, filtered; ``next_after`` is the cursor for the next page."""
+    query = select(AuditRecord).where(AuditRecord.seq > after)
+    if action:
+        query = query.where(AuditRecord.action == action)
+    if object_type:
+        query = query.where(AuditRecord.object_type == object_type)
+    if object_id:
+        query = query.where(AuditRecord.object_id == object_id)
+    if since:
+        query = query.where(AuditRecord.at >= since)
+    rows = list(session.scalars(query.order_by(AuditRecord.seq).limit(limit + 1)))
+    next_after = rows[limit - 1].seq if len(rows) > limit else None
+    total = session.scalar(select(func.count()).select_from(AuditRecord)) or 0
+    return AuditPage(rows[:limit], next_after, total)

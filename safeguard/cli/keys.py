@@ -1,0 +1,57 @@
+"""``safeguard keys``: create, list and revoke API keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from safeguard.auth import Actor
+from safeguard.auth import service as keys
+from safeguard.cli.common import console, open_db
+
+app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+
+
+@app.command("create")
+def create(
+    role: Annotated[str, typer.Option(help="admin, integrator, moderator or analyst")],
+    name: Annotated[str, typer.Option(help="Who or what will use the key")],
+) -> None:
+    """Create a key. It is printed once; only its hash is stored."""
+    db = open_db()
+    with db.session() as session:
+        created = keys.create_key(session, Actor.cli(), name=name, role=keys.parse_role(role))
+    console.print(f"created key {created.info.id} ({created.info.role.value}, {created.info.name!r})")
+    console.print("store it now, it is not shown again:")
+    print(created.key)
+
+
+@app.command("list")
+def list_command() -> None:
+    """List keys (never the keys themselves)."""
+    db = open_db()
+    with db.read_session() as session:
+        infos = keys.list_keys(session)
+    table = Table("id", "name", "role", "prefix", "created", "revoked")
+    for info in infos:
+        revoked = info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else ""
+        table.add_row(
+            str(info.id),
+            info.name,
+            info.role.value,
+            info.prefix,
+            info.created_at.isoformat(timespec="seconds"),
+            revoked,
+        )
+    console.print(table)
+
+
+@app.command("revoke")
+def revoke(key_id: Annotated[int, typer.Argument(help="The key's id (from `keys list`)")]) -> None:
+    """Revoke a key: requests with it are refused from now on."""
+    db = open_db()
+    with db.session() as session:
+        info = keys.revoke_key(session, Actor.cli(), key_id)
+    console.print(f"revoked key {info.id} ({info.name!r})")
