@@ -17,7 +17,9 @@ from tests.cli.helpers import assert_one_line_error, run_cli
 
 
 def test_keys_lifecycle_and_audit(db: Database, tmp_path: Path) -> None:
-    created = run_cli("keys", "create", "--role", "integrator", "--name", "uploads", home=tmp_path, database_url=db.url)
+    created = run_cli(
+        "keys", "create", "--role", "integrator", "--name", "uploads", home=tmp_path, database_url=db.url
+    )
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"sg_[A-Za-z0-9_-]{43}", key)
@@ -33,7 +35,8 @@ def test_keys_lifecycle_and_audit(db: Database, tmp_path: Path) -> None:
 
 def test_bad_input_is_one_line_on_stderr(db: Database, tmp_path: Path) -> None:
     assert_one_line_error(
-        run_cli("keys", "create", "--role", "root", "--name", "x", home=tmp_path, database_url=db.url), "unknown role"
+        run_cli("keys", "create", "--role", "root", "--name", "x", home=tmp_path, database_url=db.url),
+        "unknown role",
     )
     assert_one_line_error(run_cli("keys", "revoke", "77", home=tmp_path, database_url=db.url), "77")
     usage = run_cli("keys", "revoke", "not-a-number", home=tmp_path, database_url=db.url)
@@ -110,7 +113,9 @@ def test_first_serve_creates_database_and_prints_admin_key(tmp_path: Path) -> No
     # Set up once: a second bootstrap creates no further key.
     env_home = {"SAFEGUARD_HOME": str(tmp_path / "data")}
     code = "from safeguard.cli.serve import bootstrap; print(bootstrap())"
-    again = subprocess.run([sys.executable, "-c", code], env={**env, **env_home}, capture_output=True, text=True)
+    again = subprocess.run(
+        [sys.executable, "-c", code], env={**env, **env_home}, capture_output=True, text=True
+    )
     assert again.stdout.strip() == "None", again.stderr
     listed_again = run_cli("keys", "list", home=tmp_path / "data")
     assert listed_again.stdout.count("first admin") == 1
