@@ -11,7 +11,7 @@ from safeguard.config import Settings, get_settings
 from safeguard.store.db import Database
 from safeguard.store.migrate import require_current_schema
 
-console = Console()
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
