@@ -5,7 +5,6 @@ One line per capability that has tables.
 
 from safeguard.audit.models import AuditHead, AuditRecord
 from safeguard.auth.models import ApiKey
-from safeguard.banks import models as banks_models  # noqa: F401
 from safeguard.store.base import Base
 
 metadata = Base.metadata
