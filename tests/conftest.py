@@ -50,7 +50,8 @@ def postgres_url() -> Iterator[str]:
             "SAFEGUARD_TEST_POSTGRES_URL is not set: the PostgreSQL half of the suite needs a server "
             "(run .ci/run, which installs and starts one)"
         )
-    name = f"safeguard_test_{_worker()}"
+    # Unique per run as well as per xdist worker, so two suites on one server never share a database.
+    name = f"safeguard_test_{_worker()}_{os.getpid()}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -12,9 +12,11 @@ from safeguard import __version__
 from safeguard.api.errors import install_error_handlers
 from safeguard.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from safeguard.api.routers import ROUTERS
+from safeguard.banks.matcher import BankMatcher
 from safeguard.config import Settings, get_settings
 from safeguard.store.db import Database
 from safeguard.store.migrate import require_current_schema
+from safeguard.web.app import create_ui_app
 
 DESCRIPTION = """
 Safeguard finds and stops child sexual abuse material and grooming: media hash matching (PDQ, vPDQ,
@@ -36,7 +38,14 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if check_schema:
             require_current_schema(database)
-        yield
+        # Each worker process keeps its own in-memory bank indexes, loaded and refreshed in the background.
+        matcher = BankMatcher(database)
+        app.state.bank_matcher = matcher
+        matcher.start()
+        try:
+            yield
+        finally:
+            matcher.stop()
         if db is None:  # only dispose what this factory created
             database.dispose()
 
@@ -53,6 +62,8 @@ def create_app(
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    # The web UI is a mounted app with cookie sessions: its routes stay out of the API's table and OpenAPI.
+    app.mount("/ui", create_ui_app(settings, database))
     # Outermost first: the request id is set before anything can fail, the body limit before parsing.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from safeguard.cli import audit, db, keys, serve
+from safeguard.cli import audit, banks, db, keys, review, serve, users, webhooks
 from safeguard.errors import SafeguardError
 
 app = typer.Typer(
@@ -24,6 +24,10 @@ app.command("serve")(serve.serve)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
+app.add_typer(banks.app, name="banks")
+app.add_typer(review.app, name="cases")
+app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(users.app, name="users")
 
 
 @app.callback()

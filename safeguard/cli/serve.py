@@ -34,6 +34,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes")] = 1,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Seed a demo bank from benign sample images and print a curl line")
+    ] = False,
 ) -> None:
     """Start the API server. A first run on an empty data directory creates the database and prints an
     admin key once."""
@@ -47,6 +50,8 @@ def serve(
     if admin_key:
         console.print("first run: created an admin API key. Store it now, it is not shown again:")
         print(admin_key, flush=True)
+    if demo:
+        _seed_demo(host, port)
     try:
         uvicorn.run(
             "safeguard.api.asgi:create_default_app",
@@ -58,3 +63,24 @@ def serve(
         )
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
+def _seed_demo(host: str, port: int) -> None:
+    from safeguard.banks.demo import seed_demo
+
+    cfg = settings()
+    db = open_db()
+    try:
+        with db.session() as session:
+            seeded = seed_demo(session, Actor.system("demo"), cfg.home / "demo")
+            demo_key = keys.create_key(session, Actor.system("demo"), name="demo", role=Role.integrator).key
+    finally:
+        db.dispose()
+    where = "sample images" if seeded.from_samples else "synthetic images"
+    console.print(f"demo: bank {seeded.bank!r} seeded from {where} ({seeded.added} new items).")
+    console.print("demo: upload an edited copy of one of them and see the match:")
+    print(
+        f'curl -s -H "Authorization: Bearer {demo_key}" -F "file=@{seeded.edited_path}" '
+        f"http://{host}:{port}/v1/scan",
+        flush=True,
+    )

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -66,11 +66,14 @@ class Database:
 
 def _sqlite_engine(url: str, echo: bool, begin: str) -> Engine:
     # isolation_level=None hands transaction control to the "begin" listener (the documented pysqlite
-    # recipe); NullPool because SQLite connections are cheap and must not cross threads.
+    # recipe). Connections are pooled: opening one and running the PRAGMAs on every request was the largest
+    # fixed cost of an authenticated API call. An in-memory database cannot be shared through a pool.
+    memory = make_url(url).database in (None, "", ":memory:")
     engine = create_engine(
         url,
         echo=echo,
-        poolclass=NullPool,
+        poolclass=NullPool if memory else QueuePool,
+        **({} if memory else {"pool_size": 8, "max_overflow": 56}),
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         isolation_level=None,
     )

@@ -3,9 +3,13 @@
 One line per capability that has tables.
 """
 
+from safeguard.actions import models as actions_models  # noqa: F401
 from safeguard.audit.models import AuditHead, AuditRecord
 from safeguard.auth.models import ApiKey
+from safeguard.banks import models as banks_models  # noqa: F401
+from safeguard.review import models as review_models  # noqa: F401
 from safeguard.store.base import Base
+from safeguard.users import models as users_models  # noqa: F401
 
 metadata = Base.metadata
 

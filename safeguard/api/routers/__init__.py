@@ -2,10 +2,15 @@
 
 from fastapi import APIRouter
 
-from safeguard.api.routers import audit, health, keys
+from safeguard.api.routers import actions, audit, banks, health, hma, keys, matching, review
 
 ROUTERS: list[APIRouter] = [
     health.router,
     keys.router,
     audit.router,
+    review.router,
+    actions.router,
+    banks.router,
+    matching.router,
+    hma.router,
 ]

@@ -1,0 +1,209 @@
+"""The matching service (integrator): match signals, scan media, match URLs, check search queries.
+
+Every media match has the same shape here and in the HMA-compatible routes: bank, content id, signal
+type, distance, labels, external ids and whether an allowlist bank suppressed it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from safeguard.api.deps import read_session, require_roles
+from safeguard.api.routers.banks import SignalModel
+from safeguard.auth import Actor, Role
+from safeguard.banks import keywords, media, urls
+from safeguard.banks.matcher import BankMatcher
+from safeguard.banks.matching import Match, SignalMatches, match_signal, resolve_bank_filter
+
+router = APIRouter(tags=["matching"])
+integrators = require_roles(Role.integrator)
+MAX_SIGNALS_PER_REQUEST = 100
+
+
+def get_matcher(request: Request) -> BankMatcher:
+    matcher: BankMatcher = request.app.state.bank_matcher
+    return matcher
+
+
+class MatchOut(BaseModel):
+    bank: str
+    bank_id: int
+    is_allowlist: bool
+    content_id: int
+    signal_type: str
+    distance: int
+    labels: list[str]
+    external_ids: dict[str, Any]
+    suppressed_by_allowlist: bool
+
+    @classmethod
+    def of(cls, m: Match) -> MatchOut:
+        return cls(
+            bank=m.bank,
+            bank_id=m.bank_id,
+            is_allowlist=m.is_allowlist,
+            content_id=m.content_id,
+            signal_type=m.signal_type,
+            distance=m.distance,
+            labels=m.labels,
+            external_ids=m.external_ids,
+            suppressed_by_allowlist=m.suppressed_by_allowlist,
+        )
+
+
+class SignalResult(BaseModel):
+    signal_type: str
+    hash: str
+    matched: bool = Field(description="A match from a non-allowlist bank that no allowlist suppressed")
+    matches: list[MatchOut]
+
+    @classmethod
+    def of(cls, r: SignalMatches) -> SignalResult:
+        return cls(
+            signal_type=r.signal_type,
+            hash=r.hash,
+            matched=r.matched,
+            matches=[MatchOut.of(m) for m in r.matches],
+        )
+
+
+class MatchRequest(BaseModel):
+    signals: list[SignalModel] = Field(min_length=1, max_length=MAX_SIGNALS_PER_REQUEST)
+    banks: list[Annotated[str, Field(max_length=200)]] | None = Field(
+        default=None, max_length=100, description="Only these banks (allowlist banks always apply)"
+    )
+
+
+class MatchResponse(BaseModel):
+    matched: bool
+    checkpoint: int = Field(description="The change sequence number this worker's index is current to")
+    results: list[SignalResult]
+
+
+class ScanResponse(MatchResponse):
+    hashes: list[SignalModel] = Field(description="The hashes computed from the upload")
+
+
+def run_match(
+    session: Session | None, matcher: BankMatcher, signals: list[tuple[str, str]], banks: list[str] | None
+) -> MatchResponse:
+    bank_ids = resolve_bank_filter(matcher, banks)
+    checkpoint = matcher.checkpoint
+    results = [
+        SignalResult.of(match_signal(session, matcher, st, value, bank_ids=bank_ids)) for st, value in signals
+    ]
+    return MatchResponse(matched=any(r.matched for r in results), checkpoint=checkpoint, results=results)
+
+
+@router.post("/v1/match", response_model=MatchResponse, summary="Match one or many signals against the banks")
+def match(
+    body: MatchRequest,
+    _: Annotated[Actor, Depends(integrators)],
+    matcher: Annotated[BankMatcher, Depends(get_matcher)],
+) -> MatchResponse:
+    return run_match(None, matcher, [(s.signal_type, s.hash) for s in body.signals], body.banks)
+
+
+@router.post("/v1/scan", response_model=ScanResponse, summary="Hash uploaded media, then match it")
+def scan(
+    _: Annotated[Actor, Depends(integrators)],
+    session: Annotated[Session, Depends(read_session)],
+    matcher: Annotated[BankMatcher, Depends(get_matcher)],
+    file: Annotated[UploadFile, File(description="An image or video; it is hashed and not kept")],
+    media_type: Annotated[Literal["image", "video"] | None, Form()] = None,
+    banks: Annotated[list[str] | None, Query(max_length=100, description="Only these banks")] = None,
+) -> ScanResponse:
+    hashes = media.hashes_to_query(file.file.read(), is_video=media_type == "video")
+    result = run_match(session, matcher, [(h.signal_type, h.value) for h in hashes], banks)
+    return ScanResponse(
+        **result.model_dump(),
+        hashes=[SignalModel(signal_type=h.signal_type, hash=h.value) for h in hashes],
+    )
+
+
+class UrlIn(BaseModel):
+    url: str = Field(min_length=1, max_length=urls.MAX_URL_CHARS)
+
+
+class UrlMatchOut(BaseModel):
+    list_id: int
+    list: str
+    entry_id: int
+    match: str
+    listed_url: str
+    label: str
+
+
+class UrlMatchResponse(BaseModel):
+    matched: bool
+    normalized: str
+    matches: list[UrlMatchOut]
+
+
+@router.post("/v1/match-url", response_model=UrlMatchResponse, summary="Match a URL against the URL lists")
+def match_url(
+    body: UrlIn, _: Annotated[Actor, Depends(integrators)], session: Annotated[Session, Depends(read_session)]
+) -> UrlMatchResponse:
+    normalized, found = urls.match_url(session, body.url)
+    return UrlMatchResponse(
+        matched=bool(found),
+        normalized=normalized.key,
+        matches=[
+            UrlMatchOut(
+                list_id=m.list_id,
+                list=m.list_name,
+                entry_id=m.entry_id,
+                match=m.match,
+                listed_url=m.listed_url,
+                label=m.label,
+            )
+            for m in found
+        ],
+    )
+
+
+class QueryIn(BaseModel):
+    query: str = Field(min_length=1, max_length=keywords.MAX_QUERY_CHARS)
+
+
+class HelpLinkOut(BaseModel):
+    title: str
+    url: str
+
+
+class QueryHitOut(BaseModel):
+    list_id: int
+    list: str
+    term: str
+
+
+class QueryCheckResponse(BaseModel):
+    matched: bool
+    message: str | None = Field(description="The deterrence message to show the searcher")
+    help_links: list[HelpLinkOut]
+    hits: list[QueryHitOut]
+
+
+@router.post(
+    "/v1/check-query", response_model=QueryCheckResponse, summary="Check a search query (deterrence)"
+)
+def check_query(
+    body: QueryIn,
+    _: Annotated[Actor, Depends(integrators)],
+    session: Annotated[Session, Depends(read_session)],
+) -> QueryCheckResponse:
+    hits = keywords.check_query(session, body.query)
+    links: dict[str, HelpLinkOut] = {}
+    for hit in hits:
+        for link in hit.help_links:
+            links.setdefault(link["url"], HelpLinkOut(title=link["title"], url=link["url"]))
+    return QueryCheckResponse(
+        matched=bool(hits),
+        message=hits[0].message if hits else None,
+        help_links=list(links.values()),
+        hits=[QueryHitOut(list_id=h.list_id, list=h.list_name, term=h.term) for h in hits],
+    )

@@ -1,0 +1,334 @@
+"""The per-process in-memory matcher: one index per signal type, kept current from the change log.
+
+Each API worker builds it at start (from the database) and a background thread polls ``bank_changes``
+every ``poll_interval`` seconds, applying adds, removes, disables and bank changes. So content added
+through any worker (or the CLI) becomes matchable in every worker within about one poll interval.
+
+Entries are never physically removed from an index (faiss's hash tables cannot delete); a removed or
+disabled signal is marked dead and skipped, and comes back to life if re-enabled.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import select
+
+from safeguard.banks import changes
+from safeguard.banks.models import Bank, BankSignal
+from safeguard.banks.pdq_index import PdqIndex, hex_to_codes
+from safeguard.banks.signals import DISTANCE_TYPES, SIGNAL_TYPES
+from safeguard.store.db import Database
+
+log = logging.getLogger("safeguard.banks.matcher")
+
+LOAD_BATCH = 50_000
+CHANGE_BATCH = 20_000
+STALE_AFTER_S = 65.0
+
+
+@dataclass(frozen=True, slots=True)
+class BankInfo:
+    id: int
+    name: str
+    is_allowlist: bool
+    enabled: bool
+    enabled_ratio: float
+    pdq_threshold: int
+    deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    signal_id: int
+    content_id: int
+    bank_id: int
+    distance: int
+
+
+class _Entries:
+    """Signal id, content id, bank id and liveness per position, in growable numpy arrays."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.signal_ids: npt.NDArray[np.int64] = np.zeros(1024, dtype=np.int64)
+        self.content_ids: npt.NDArray[np.int64] = np.zeros(1024, dtype=np.int64)
+        self.bank_ids: npt.NDArray[np.int32] = np.zeros(1024, dtype=np.int32)
+        self.alive: npt.NDArray[np.bool_] = np.zeros(1024, dtype=np.bool_)
+        # Signal ids arrive in increasing order (the change log hands them out in commit order); the
+        # rare out-of-order one is remembered here instead of breaking the sorted prefix.
+        self.sorted_size = 0
+        self.out_of_order: dict[int, int] = {}
+
+    def _grow(self, needed: int) -> None:
+        capacity = len(self.signal_ids)
+        if needed <= capacity:
+            return
+        while capacity < needed:
+            capacity *= 2
+        for name in ("signal_ids", "content_ids", "bank_ids", "alive"):
+            old = getattr(self, name)
+            new = np.zeros(capacity, dtype=old.dtype)
+            new[: self.size] = old[: self.size]
+            setattr(self, name, new)
+
+    def position(self, signal_id: int) -> int | None:
+        if self.sorted_size:
+            pos = int(np.searchsorted(self.signal_ids[: self.sorted_size], signal_id))
+            if pos < self.sorted_size and int(self.signal_ids[pos]) == signal_id:
+                return pos
+        return self.out_of_order.get(signal_id)
+
+    def append(self, signal_ids: list[int], content_ids: list[int], bank_ids: list[int]) -> int:
+        first = self.size
+        n = len(signal_ids)
+        self._grow(self.size + n)
+        end = first + n
+        self.signal_ids[first:end] = signal_ids
+        self.content_ids[first:end] = content_ids
+        self.bank_ids[first:end] = bank_ids
+        self.alive[first:end] = True
+        in_order = self.sorted_size == self.size and all(a < b for a, b in itertools.pairwise(signal_ids))
+        if in_order and (self.size == 0 or signal_ids[0] > int(self.signal_ids[self.size - 1])):
+            self.sorted_size = end
+        else:
+            for offset, sid in enumerate(signal_ids):
+                self.out_of_order[sid] = first + offset
+        self.size = end
+        return first
+
+
+class _TypeIndex:
+    def __init__(self, signal_type: str) -> None:
+        self.signal_type = signal_type
+        self.entries = _Entries()
+        self.pdq: PdqIndex | None = PdqIndex() if signal_type in DISTANCE_TYPES else None
+        self.exact: dict[str, list[int]] = {}
+
+    def add(self, rows: list[tuple[int, int, int, str]], *, all_new: bool = False) -> None:
+        """Add (signal_id, content_id, bank_id, value) rows, reviving ones already present.
+        ``all_new`` skips that check (the initial load reads each signal once)."""
+        fresh = rows if all_new else self._revive_known(rows)
+        if not fresh:
+            return
+        first = self.entries.append([r[0] for r in fresh], [r[1] for r in fresh], [r[2] for r in fresh])
+        if self.pdq is not None:
+            self.pdq.add(hex_to_codes([r[3] for r in fresh]))
+        else:
+            for offset, row in enumerate(fresh):
+                self.exact.setdefault(row[3], []).append(first + offset)
+
+    def _revive_known(self, rows: list[tuple[int, int, int, str]]) -> list[tuple[int, int, int, str]]:
+        """Mark rows already present alive again; return the others (looked up in one vectorised pass)."""
+        e = self.entries
+        if not rows or e.size == 0:
+            return rows
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        known = np.zeros(len(rows), dtype=np.bool_)
+        if e.sorted_size:
+            sorted_ids = e.signal_ids[: e.sorted_size]
+            pos = np.minimum(np.searchsorted(sorted_ids, ids), e.sorted_size - 1)
+            known = sorted_ids[pos] == ids
+            e.alive[pos[known]] = True
+        fresh = []
+        for row, is_known in zip(rows, known.tolist(), strict=True):
+            if is_known:
+                continue
+            extra = e.out_of_order.get(row[0])
+            if extra is None:
+                fresh.append(row)
+            else:
+                e.alive[extra] = True
+        return fresh
+
+    def set_dead(self, signal_id: int) -> None:
+        pos = self.entries.position(signal_id)
+        if pos is not None:
+            self.entries.alive[pos] = False
+
+    def query(self, value: str, radius: int) -> list[Hit]:
+        e = self.entries
+        if self.pdq is not None:
+            positions, distances = self.pdq.search(hex_to_codes([value])[0], radius)
+            pairs = [(int(p), int(d)) for p, d in zip(positions, distances, strict=True)]
+        else:
+            pairs = [(p, 0) for p in self.exact.get(value, [])]
+        return [
+            Hit(int(e.signal_ids[p]), int(e.content_ids[p]), int(e.bank_ids[p]), d)
+            for p, d in pairs
+            if e.alive[p]
+        ]
+
+    def live_count(self) -> int:
+        return int(np.count_nonzero(self.entries.alive[: self.entries.size]))
+
+
+class BankMatcher:
+    def __init__(self, db: Database, *, poll_interval: float = 0.2) -> None:
+        self.db = db
+        self.poll_interval = poll_interval
+        self.checkpoint = 0
+        self.banks: dict[int, BankInfo] = {}
+        self.ready = threading.Event()
+        self.last_refresh = 0.0
+        self.error: str | None = None
+        self._indexes = {st: _TypeIndex(st) for st in SIGNAL_TYPES}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._rebuilding: threading.Thread | None = None
+
+    # Lifecycle -----------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load in a background thread, then keep polling the change log until ``stop``."""
+        self._thread = threading.Thread(target=self._run, name="bank-matcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if not self.ready.is_set():
+                    self.load()
+                self.refresh()
+                self.error = None
+            except Exception as exc:  # keep serving from the last good state; retry next tick
+                self.error = f"{type(exc).__name__}: {exc}"
+                log.exception("bank matcher refresh failed")
+            self._stop.wait(self.poll_interval)
+
+    @property
+    def is_stale(self) -> bool:
+        return not self.ready.is_set() or time.monotonic() - self.last_refresh > STALE_AFTER_S
+
+    # Loading and refreshing ----------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Build every index from the database (the checkpoint is read first: replaying is idempotent)."""
+        with self.db.read_session() as session:
+            checkpoint = changes.current_checkpoint(session)
+            self._reload_banks_in(session)
+            live_banks = [b.id for b in self.banks.values() if not b.deleted]
+            query = (
+                select(
+                    BankSignal.id,
+                    BankSignal.content_id,
+                    BankSignal.bank_id,
+                    BankSignal.signal_type,
+                    BankSignal.value,
+                )
+                .where(BankSignal.active.is_(True), BankSignal.bank_id.in_(live_banks))
+                .order_by(BankSignal.id)
+                .execution_options(yield_per=LOAD_BATCH)
+            )
+            by_type: dict[str, list[tuple[int, int, int, str]]] = {st: [] for st in SIGNAL_TYPES}
+            for sid, cid, bid, st, value in session.execute(query):
+                rows = by_type.get(st)
+                if rows is None:
+                    continue
+                rows.append((sid, cid, bid, value))
+                if len(rows) >= LOAD_BATCH:
+                    with self._lock:
+                        self._indexes[st].add(rows, all_new=True)
+                    by_type[st] = []
+            with self._lock:
+                for st, rows in by_type.items():
+                    self._indexes[st].add(rows, all_new=True)
+        self._rebuild_if_needed(wait=True)
+        self.checkpoint = checkpoint
+        self.ready.set()
+        self.last_refresh = time.monotonic()
+        log.info("bank matcher loaded to checkpoint %d: %s", checkpoint, self.sizes())
+
+    def refresh(self) -> int:
+        """Apply changes after the checkpoint; returns how many were applied."""
+        applied = 0
+        while True:
+            with self.db.read_session() as session:
+                rows = changes.changes_since(session, self.checkpoint, CHANGE_BATCH)
+                if any(r.op == "bank" for r in rows):
+                    self._reload_banks_in(session)
+            if not rows:
+                break
+            adds: dict[str, list[tuple[int, int, int, str]]] = {}
+            with self._lock:
+                for row in rows:
+                    if row.signal_type is None or row.signal_id is None or row.content_id is None:
+                        continue
+                    index = self._indexes.get(row.signal_type)
+                    if index is None or row.value is None:
+                        continue
+                    if row.op in ("add", "enable"):
+                        adds.setdefault(row.signal_type, []).append(
+                            (row.signal_id, row.content_id, row.bank_id, row.value)
+                        )
+                    else:
+                        pending = adds.pop(row.signal_type, [])
+                        index.add(pending)
+                        index.set_dead(row.signal_id)
+                for st, pending in adds.items():
+                    self._indexes[st].add(pending)
+            self.checkpoint = rows[-1].seq
+            applied += len(rows)
+            if len(rows) < CHANGE_BATCH:
+                break
+        self.last_refresh = time.monotonic()
+        # After every batch is applied (new hashes already match, from the delta), not between batches.
+        self._rebuild_if_needed()
+        return applied
+
+    def _rebuild_if_needed(self, *, wait: bool = False) -> None:
+        # In its own thread and outside the lock: a rebuild works on a snapshot and swaps in, so queries
+        # and the polling of the change log go on meanwhile (a 1M rebuild takes seconds on a busy machine).
+        if self._rebuilding is not None and self._rebuilding.is_alive():
+            return
+        pending = [i.pdq for i in self._indexes.values() if i.pdq is not None and i.pdq.needs_rebuild()]
+        if not pending:
+            return
+
+        def rebuild() -> None:
+            for pdq in pending:
+                pdq.rebuild()
+
+        self._rebuilding = threading.Thread(target=rebuild, name="bank-index-rebuild", daemon=True)
+        self._rebuilding.start()
+        if wait:
+            self._rebuilding.join()
+
+    def _reload_banks_in(self, session: object) -> None:
+        from sqlalchemy.orm import Session
+
+        assert isinstance(session, Session)
+        self.banks = {
+            b.id: BankInfo(
+                id=b.id,
+                name=b.name,
+                is_allowlist=b.is_allowlist,
+                enabled=b.enabled,
+                enabled_ratio=b.enabled_ratio,
+                pdq_threshold=b.pdq_threshold,
+                deleted=b.deleted_at is not None,
+            )
+            for b in session.scalars(select(Bank))
+        }
+
+    # Queries -------------------------------------------------------------------------------------------
+
+    def query(self, signal_type: str, value: str, radius: int) -> list[Hit]:
+        with self._lock:
+            return self._indexes[signal_type].query(value, radius)
+
+    def sizes(self) -> dict[str, int]:
+        with self._lock:
+            return {st: index.live_count() for st, index in self._indexes.items()}

@@ -1,0 +1,154 @@
+"""The inputs of review: small typed shapes that the banks, text and API layers convert into.
+
+Review depends on these, not on the upstream capabilities' own types (``sources.py`` adapts those), so the
+flow content -> match/alert -> case works and is testable whatever produced the signal. They are Pydantic
+models so the integrator API accepts them as they are (``type`` tells them apart).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Id = Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class Label(StrEnum):
+    """Industry classification (A: prepubescent, B: pubescent; 1: sex act, 2: lascivious exhibition),
+    plus the two outcomes that are not a category."""
+
+    A1 = "A1"
+    A2 = "A2"
+    B1 = "B1"
+    B2 = "B2"
+    not_violating = "not_violating"
+    needs_escalation = "needs_escalation"
+
+
+VIOLATION_LABELS = frozenset({Label.A1, Label.A2, Label.B1, Label.B2})
+MatchLabel = Literal["A1", "A2", "B1", "B2"]
+
+
+class Behaviour(StrEnum):
+    """Grooming behaviours the text capability reports; the first three mean a child is at risk now."""
+
+    meeting_arrangement = "meeting_arrangement"
+    image_request = "image_request"
+    sextortion = "sextortion"
+    sexual_content = "sexual_content"
+    secrecy = "secrecy"
+    isolation = "isolation"
+    age_probing = "age_probing"
+    gifts = "gifts"
+    platform_move = "platform_move"
+    personal_information = "personal_information"
+    trust_building = "trust_building"
+    other = "other"
+
+
+LIVE_RISK_BEHAVIOURS = frozenset(
+    {Behaviour.meeting_arrangement, Behaviour.image_request, Behaviour.sextortion}
+)
+
+
+class Reach(BaseModel):
+    """How many people the content or contact reached, as the platform counts it."""
+
+    model_config = ConfigDict(extra="forbid")
+    views: int = Field(default=0, ge=0, le=10**12)
+    shares: int = Field(default=0, ge=0, le=10**12)
+    recipients: int = Field(default=0, ge=0, le=10**12)
+
+
+class MediaMatchSignal(BaseModel):
+    """Uploaded content matched an entry of a hash bank."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["media_match"] = "media_match"
+    content_id: Id = Field(description="The platform's id of the uploaded content.")
+    account_id: Id | None = Field(default=None, description="The uploader.")
+    bank: str = Field(min_length=1, max_length=200)
+    bank_content_id: str = Field(min_length=1, max_length=200, description="The bank entry that matched.")
+    signal_type: str = Field(default="pdq", min_length=1, max_length=50)
+    distance: int = Field(ge=0, le=10**6)
+    threshold: int = Field(default=31, ge=0, le=10**6, description="Largest distance counted as a match.")
+    labels: list[MatchLabel] = Field(default_factory=list, max_length=8)
+    external_ids: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=20)
+    content_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    query_hash: str | None = Field(
+        default=None, max_length=4096, pattern=r"^[0-9a-fA-F]+$", description="The upload's own hash."
+    )
+    reach: Reach = Field(default_factory=Reach)
+
+
+class GroomingAlertSignal(BaseModel):
+    """The grooming detector flagged a conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["grooming_alert"] = "grooming_alert"
+    conversation_id: Id
+    account_id: Id | None = Field(default=None, description="The suspected adult.")
+    child_account_id: Id | None = None
+    risk: float = Field(ge=0, le=1)
+    behaviours: list[Behaviour] = Field(default_factory=list, max_length=20)
+    reasons: list[Annotated[str, Field(max_length=500)]] = Field(default_factory=list, max_length=20)
+    live: bool = Field(default=True, description="The conversation is still going on.")
+    reach: Reach = Field(default_factory=Reach)
+
+
+class ReporterKind(StrEnum):
+    user = "user"
+    child = "child"
+    parent = "parent"
+    trusted_flagger = "trusted_flagger"
+    staff = "staff"
+
+
+class ReportCategory(StrEnum):
+    csam = "csam"
+    grooming = "grooming"
+    sextortion = "sextortion"
+    meeting = "meeting"
+    nudity = "nudity"
+    other = "other"
+
+
+class UserReportSignal(BaseModel):
+    """A user (or a child, a parent...) reported content, a conversation or an account."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["user_report"] = "user_report"
+    subject_kind: Literal["content", "conversation", "account"]
+    subject_id: Id
+    account_id: Id | None = Field(default=None, description="The reported account (owner or sender).")
+    reporter_kind: ReporterKind = ReporterKind.user
+    reporter_id: Id | None = None
+    category: ReportCategory = ReportCategory.other
+    text: str | None = Field(default=None, max_length=4000)
+    content_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    reach: Reach = Field(default_factory=Reach)
+
+
+Signal = Annotated[MediaMatchSignal | GroomingAlertSignal | UserReportSignal, Field(discriminator="type")]
+
+
+def subject_of(signal: MediaMatchSignal | GroomingAlertSignal | UserReportSignal) -> tuple[str, str]:
+    """(kind, subject id) of the case a signal belongs to."""
+    if isinstance(signal, MediaMatchSignal):
+        return "content", signal.content_id
+    if isinstance(signal, GroomingAlertSignal):
+        return "conversation", signal.conversation_id
+    return signal.subject_kind, signal.subject_id
+
+
+def fingerprints_of(signal: MediaMatchSignal | GroomingAlertSignal | UserReportSignal) -> list[str]:
+    """Identities of the media across uploads: a re-upload matches the same bank entry or has the same
+    SHA-256."""
+    found: list[str] = []
+    if isinstance(signal, MediaMatchSignal):
+        found.append(f"bank:{signal.bank}:{signal.bank_content_id}")
+    if isinstance(signal, MediaMatchSignal | UserReportSignal) and signal.content_sha256:
+        found.append(f"sha256:{signal.content_sha256}")
+    return found

@@ -1,0 +1,166 @@
+"""Adapters from the upstream capabilities' own types to review's signals and interfaces.
+
+- Banks (``safeguard.banks.matching``): :func:`signals_from_matches` turns the ``SignalMatches`` of one
+  upload into :class:`MediaMatchSignal` s (allowlist hits and matches an allowlist suppressed are not
+  signals); :func:`open_case_from_scan` files them into the upload's case - what the scan route calls.
+  :class:`BanksSink` applies "add to bank" / "add to allowlist" decisions with ``banks.service.add_content``.
+- Grooming detection (``safeguard.text``): it has no alert type yet, so :func:`alert_from_text` takes the
+  fields of a per-conversation risk (conversation, accounts, risk, the detector's behaviour names, reasons)
+  and maps the behaviours onto review's; the conversation route files it with ``flows.open_case_from_alert``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from safeguard.auth import Actor
+from safeguard.banks import service as banks
+from safeguard.banks.matching import SignalMatches
+from safeguard.banks.signals import DISTANCE_TYPES, PDQ_MAX_THRESHOLD
+from safeguard.review.banking import RecordingBankSink, media_of
+from safeguard.review.config import ReviewSettings
+from safeguard.review.flows import CaseResult, open_case
+from safeguard.review.models import BankRequest, Case, Decision
+from safeguard.review.signals import Behaviour, GroomingAlertSignal, MediaMatchSignal, Reach
+
+INDUSTRY_LABELS = ("A1", "A2", "B1", "B2")
+# The detector's behaviours (safeguard.text.behaviours) in review's terms; the first three make a case
+# live-risk. minor_self_disclosure is context about the child, not something the adult does.
+TEXT_BEHAVIOURS: dict[str, Behaviour] = {  # keyed by safeguard.text.behaviours.Behaviour values
+    "meeting": Behaviour.meeting_arrangement,
+    "images_webcam": Behaviour.image_request,
+    "threats_sextortion": Behaviour.sextortion,
+    "sexualisation": Behaviour.sexual_content,
+    "secrecy": Behaviour.secrecy,
+    "isolation": Behaviour.isolation,
+    "age_location_probing": Behaviour.age_probing,
+    "age_gap": Behaviour.age_probing,
+    "gifts_money": Behaviour.gifts,
+    "channel_move": Behaviour.platform_move,
+    "flattery_trust": Behaviour.trust_building,
+}
+
+
+def signals_from_matches(
+    results: Iterable[SignalMatches],
+    *,
+    content_id: str,
+    account_id: str | None = None,
+    content_sha256: str | None = None,
+    reach: Reach | None = None,
+    thresholds: Mapping[int, int] | None = None,
+) -> list[MediaMatchSignal]:
+    """One signal per bank entry that matched the upload (the closest hash per entry)."""
+    best: dict[tuple[int, int], tuple[SignalMatches, int]] = {}
+    for result in results:
+        for i, m in enumerate(result.matches):
+            if m.is_allowlist or m.suppressed_by_allowlist:
+                continue
+            key = (m.bank_id, m.content_id)
+            if key not in best or m.distance < best[key][0].matches[best[key][1]].distance:
+                best[key] = (result, i)
+    signals = []
+    for result, i in best.values():
+        m = result.matches[i]
+        default = PDQ_MAX_THRESHOLD if m.signal_type in DISTANCE_TYPES else 0
+        signals.append(
+            MediaMatchSignal(
+                content_id=content_id,
+                account_id=account_id,
+                bank=m.bank,
+                bank_content_id=str(m.content_id),
+                signal_type=m.signal_type,
+                distance=m.distance,
+                threshold=max(m.distance, (thresholds or {}).get(m.bank_id, default)),
+                labels=[label for label in m.labels if label in INDUSTRY_LABELS],
+                external_ids=[f"{k}:{v}"[:200] for k, v in sorted(m.external_ids.items())][:20],
+                content_sha256=content_sha256,
+                query_hash=result.hash,
+                reach=reach or Reach(),
+            )
+        )
+    return signals
+
+
+def open_case_from_scan(
+    session: Session,
+    actor: Actor,
+    results: Iterable[SignalMatches],
+    *,
+    content_id: str,
+    account_id: str | None = None,
+    content_sha256: str | None = None,
+    reach: Reach | None = None,
+    settings: ReviewSettings | None = None,
+) -> CaseResult | None:
+    """File every bank match of one upload into its content case; None when nothing matched."""
+    result = None
+    for signal in signals_from_matches(
+        results, content_id=content_id, account_id=account_id, content_sha256=content_sha256, reach=reach
+    ):
+        result = open_case(session, actor, signal, settings=settings)
+    return result
+
+
+class BanksSink:
+    """Applies bank requests with the banks service: the upload's own hashes go into ``bank`` with the
+    decision's label (so re-uploads match), or into ``allowlist`` for a false positive."""
+
+    def __init__(self, actor: Actor, *, bank: str, allowlist: str) -> None:
+        self.actor = actor
+        self.bank = bank
+        self.allowlist = allowlist
+        self._record = RecordingBankSink()
+
+    def request(
+        self, session: Session, case: Case, decision: Decision, action: str, now: datetime
+    ) -> BankRequest:
+        row = self._record.request(session, case, decision, action, now)
+        hashes = {(m["signal_type"], m["query_hash"]) for m in media_of(session, case) if m.get("query_hash")}
+        if not hashes:
+            return row  # nothing to bank: stays pending for an operator
+        target = banks.get_bank_by_name(session, self.bank if action == "add_to_bank" else self.allowlist)
+        labels = (decision.label,) if decision.label in INDUSTRY_LABELS else ()
+        banks.add_content(
+            session,
+            self.actor,
+            target,
+            [banks.SignalIn(signal_type, value) for signal_type, value in sorted(hashes)],
+            banks.ContentMeta(labels=labels, source=f"safeguard review case {case.id}"),
+        )
+        row.status = "applied"
+        return row
+
+
+def alert_from_text(
+    *,
+    conversation_id: str,
+    risk: float,
+    behaviours: Iterable[str],
+    reasons: Iterable[str] = (),
+    account_id: str | None = None,
+    child_account_id: str | None = None,
+    live: bool = True,
+    reach: Reach | None = None,
+) -> GroomingAlertSignal:
+    """A grooming alert from the detector's output (behaviour names as ``safeguard.text`` spells them)."""
+    mapped: list[Behaviour] = []
+    for name in behaviours:
+        if name == "minor_self_disclosure":
+            continue
+        behaviour = TEXT_BEHAVIOURS.get(name, Behaviour.other)
+        if behaviour not in mapped:
+            mapped.append(behaviour)
+    return GroomingAlertSignal(
+        conversation_id=conversation_id,
+        account_id=account_id,
+        child_account_id=child_account_id,
+        risk=min(1.0, max(0.0, risk)),
+        behaviours=mapped[:20],
+        reasons=[r[:500] for r in reasons][:20],
+        live=live,
+        reach=reach or Reach(),
+    )

@@ -1,0 +1,7 @@
+"""The UI's routers, one per area; ``safeguard.web.app`` includes them all."""
+
+from fastapi import APIRouter
+
+from safeguard.web.routes import admin, auth, banks, review, webhooks
+
+ROUTERS: list[APIRouter] = [auth.router, review.router, banks.router, webhooks.router, admin.router]

@@ -1,0 +1,163 @@
+"""Sign in, sign out, the home redirect and the personal settings (blur strength, breaks)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from safeguard.auth import Role
+from safeguard.store.db import Database
+from safeguard.users import service as users
+from safeguard.web.access import (
+    CSRF_FIELD,
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    Viewer,
+    base_path,
+    everyone,
+    form,
+    get_db,
+    is_secure,
+    page,
+    web_settings,
+)
+from safeguard.web.rendering import render
+
+router = APIRouter()
+signed_in = page(*everyone())
+signed_in_form = form(*everyone())
+
+# Where each role lands after signing in.
+HOME = {
+    Role.admin: "/queue",
+    Role.moderator: "/queue",
+    Role.analyst: "/banks",
+    Role.integrator: "/account",
+}
+
+
+def _safe_next(request: Request, next_path: str) -> str:
+    """Only a path inside the UI: never another host (open redirect) or a protocol-relative URL."""
+    base = base_path(request)
+    if next_path.startswith(base + "/") and not next_path.startswith("//") and "\\" not in next_path:
+        return next_path
+    return ""
+
+
+def _login_page(request: Request, *, error: str = "", next_path: str = "", status: int = 200) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = render(
+        request,
+        "login.html",
+        {"login_csrf": token, "error": error, "next": next_path, "settings": web_settings(request)},
+        status=status,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=is_secure(request),
+        path=base_path(request) + "/login",
+    )
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "") -> Response:
+    return _login_page(request, next_path=_safe_next(request, next))
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    db: Annotated[Database, Depends(get_db)],
+    username: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=1024)],
+    csrf_token: Annotated[str, Form(alias=CSRF_FIELD, max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    next_path = _safe_next(request, next)
+    if not expected or not csrf_token or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
+        return _login_page(
+            request, error="The sign-in form expired. Please try again.", next_path=next_path, status=403
+        )
+    settings = web_settings(request)
+    with db.session() as session:
+        outcome = users.login(
+            session,
+            username,
+            password,
+            settings=settings,
+            request_id=getattr(request.state, "request_id", None),
+        )
+    if not outcome.ok or outcome.user is None or outcome.token is None:
+        # One message for every failure, so the form does not tell which user names exist.
+        error = "That user name and password did not work, or the account is locked for now."
+        return _login_page(request, error=error, next_path=next_path, status=401)
+    target = next_path or base_path(request) + HOME[outcome.user.role]
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        outcome.token,
+        max_age=int(settings.session_lifetime.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=is_secure(request),
+        path=base_path(request) or "/",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path=base_path(request) + "/login")
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(signed_in_form)],
+    db: Annotated[Database, Depends(get_db)],
+) -> Response:
+    with db.session() as session:
+        users.logout(session, request.cookies.get(SESSION_COOKIE, ""), request_id=viewer.request_id)
+    response = RedirectResponse(base_path(request) + "/login?notice=signed-out", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path=base_path(request) or "/")
+    return response
+
+
+@router.get("/")
+def home(request: Request, viewer: Annotated[Viewer, Depends(signed_in)]) -> Response:
+    return RedirectResponse(base_path(request) + HOME[viewer.role], status_code=303)
+
+
+@router.get("/account")
+def account(request: Request, viewer: Annotated[Viewer, Depends(signed_in)]) -> Response:
+    return render(
+        request, "account.html", {"settings": web_settings(request), "blur_range": users.BLUR_RANGE}
+    )
+
+
+@router.post("/account/blur")
+def set_blur(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(signed_in_form)],
+    db: Annotated[Database, Depends(get_db)],
+    blur_px: Annotated[int, Form(ge=users.BLUR_RANGE[0], le=users.BLUR_RANGE[1])],
+) -> Response:
+    with db.session() as session:
+        users.set_blur(session, viewer.actor, viewer.session.user.id, blur_px)
+    return RedirectResponse(base_path(request) + "/account?notice=settings-saved", status_code=303)
+
+
+@router.post("/break")
+def take_break(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(signed_in_form)],
+    db: Annotated[Database, Depends(get_db)],
+) -> Response:
+    with db.session() as session:
+        users.take_break(session, viewer.session.id)
+    return RedirectResponse(base_path(request) + "/account?notice=break-taken", status_code=303)

@@ -1,0 +1,107 @@
+"""The receiver-side signature check, and the SSRF guard on webhook URLs."""
+
+from __future__ import annotations
+
+import ipaddress
+import subprocess
+import sys
+import time
+
+import pytest
+
+from safeguard.actions import ssrf
+from safeguard.actions.errors import UnsafeWebhookUrl
+from safeguard.actions.verify import InvalidSignature, compute_signature, signature_header, verify_signature
+
+SECRET = "whsec_test"
+BODY = b'{"id":"1","type":"decision.made"}'
+
+
+def test_a_valid_signature_verifies_and_any_change_fails() -> None:
+    header = signature_header(SECRET, BODY)
+    assert verify_signature(SECRET, BODY, header) == int(header.split(",")[0][2:])
+    for secret, body in [("whsec_other", BODY), (SECRET, BODY + b" "), (SECRET, BODY.replace(b"1", b"2"))]:
+        with pytest.raises(InvalidSignature, match="does not match"):
+            verify_signature(secret, body, header)
+
+
+def test_old_timestamps_and_malformed_headers_fail() -> None:
+    old = int(time.time()) - 600
+    with pytest.raises(InvalidSignature, match="tolerance"):
+        verify_signature(SECRET, BODY, signature_header(SECRET, BODY, old))
+    for header in [None, "", "v1=abc", "t=1", "t=x,v1=abc"]:
+        with pytest.raises(InvalidSignature):
+            verify_signature(SECRET, BODY, header)
+
+
+def test_any_v1_may_match_during_secret_rotation() -> None:
+    t = int(time.time())
+    header = f"t={t},v1={compute_signature('whsec_old', t, BODY)},v1={compute_signature(SECRET, t, BODY)}"
+    assert verify_signature(SECRET, BODY, header) == t
+
+
+def test_the_signature_is_the_documented_hmac() -> None:
+    # HMAC-SHA256(secret, "1700000000." + body), as documented for receivers in other languages
+    expected = (
+        subprocess.run(
+            ["openssl", "dgst", "-sha256", "-hmac", SECRET, "-r"],
+            input=b"1700000000." + BODY,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.split()[0]
+        .decode()
+    )
+    assert compute_signature(SECRET, 1700000000, BODY) == expected
+
+
+def test_verify_needs_only_the_standard_library() -> None:
+    code = (
+        "import sys; import safeguard.actions.verify as v; "
+        "heavy = {'sqlalchemy', 'pydantic', 'httpx', 'fastapi'}; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in heavy]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "::1",
+        "fe80::1",
+        "fd00::1",
+        "::ffff:127.0.0.1",
+    ],
+)
+def test_private_loopback_and_link_local_addresses_are_denied(address: str) -> None:
+    assert ssrf.is_denied(ipaddress.ip_address(address), [])
+
+
+def test_public_addresses_pass_and_allow_networks_open_a_hole() -> None:
+    assert not ssrf.is_denied(ipaddress.ip_address("93.184.216.34"), [])
+    allowed = ssrf.parse_networks(["127.0.0.0/8"])
+    assert not ssrf.is_denied(ipaddress.ip_address("127.0.0.1"), allowed)
+    assert ssrf.is_denied(ipaddress.ip_address("10.0.0.1"), allowed)
+
+
+def test_urls_are_checked_after_resolution() -> None:
+    with pytest.raises(UnsafeWebhookUrl, match=r"127\.0\.0\.1|::1"):
+        ssrf.resolve("https://localhost/hook", allow_http=False, allow_networks=[])
+    with pytest.raises(UnsafeWebhookUrl, match="https"):
+        ssrf.resolve("http://127.0.0.1/hook", allow_http=False, allow_networks=["127.0.0.0/8"])
+    with pytest.raises(UnsafeWebhookUrl, match="credentials"):
+        ssrf.resolve("https://user:pw@127.0.0.1/", allow_http=False, allow_networks=["127.0.0.0/8"])
+    for url in ["ftp://127.0.0.1/", "https:///nohost", "https://[::1/"]:
+        with pytest.raises(UnsafeWebhookUrl):
+            ssrf.resolve(url, allow_http=True, allow_networks=[])
+    target = ssrf.resolve("http://127.0.0.1:8080/x", allow_http=True, allow_networks=["127.0.0.0/8"])
+    assert (target.host, target.port, str(target.address)) == ("127.0.0.1", 8080, "127.0.0.1")

@@ -1,0 +1,98 @@
+"""Adapters from the banks capability: scan matches open cases; decisions add media to banks."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from safeguard.banks import service as banks
+from safeguard.banks.matching import Match, SignalMatches
+from safeguard.banks.models import BankSignal
+from safeguard.review import decisions, queue
+from safeguard.review.decisions import Action
+from safeguard.review.models import BankRequest
+from safeguard.review.priority import score
+from safeguard.review.signals import Label
+from safeguard.review.sources import BanksSink, alert_from_text, open_case_from_scan, signals_from_matches
+from safeguard.store.db import Database
+from tests.review.helpers import INTEGRATOR, MOD_A, REVIEW, SENIOR
+
+QUERY = "f" * 64
+
+
+def hit(bank_id: int, bank: str, content_id: int, distance: int, **flags: bool) -> Match:
+    return Match(
+        bank_id=bank_id,
+        bank=bank,
+        is_allowlist=flags.get("allow", False),
+        content_id=content_id,
+        signal_type="pdq",
+        distance=distance,
+        labels=["A1", "not-an-industry-label"],
+        external_ids={"ncmec": "123"},
+        suppressed_by_allowlist=flags.get("suppressed", False),
+    )
+
+
+def test_matches_become_signals_without_allowlisted_ones() -> None:
+    results = [
+        SignalMatches("pdq", QUERY, [hit(1, "known", 7, 12), hit(1, "known", 8, 3, suppressed=True)]),
+        SignalMatches("pdq", "e" * 64, [hit(1, "known", 7, 5), hit(2, "fp", 9, 0, allow=True)]),
+    ]
+    signals = signals_from_matches(results, content_id="upload-1", account_id="u1")
+    assert len(signals) == 1
+    signal = signals[0]
+    assert (signal.bank, signal.bank_content_id, signal.distance, signal.query_hash) == (
+        "known",
+        "7",
+        5,
+        "e" * 64,
+    )
+    assert signal.labels == ["A1"] and signal.external_ids == ["ncmec:123"] and signal.threshold == 31
+
+
+def test_scan_to_case_to_bank(db: Database) -> None:
+    with db.session() as session:
+        bank = banks.create_bank(session, SENIOR, name="confirmed")
+        banks.create_bank(session, SENIOR, name="false-positives", is_allowlist=True)
+        result = open_case_from_scan(
+            session,
+            INTEGRATOR,
+            [SignalMatches("pdq", QUERY, [hit(bank.id, "confirmed", 1, 4)])],
+            content_id="upload-1",
+            settings=REVIEW,
+        )
+        assert result is not None and result.created
+        assert (
+            open_case_from_scan(session, INTEGRATOR, [SignalMatches("pdq", QUERY, [])], content_id="x")
+            is None
+        )
+    with db.session() as session:
+        case = queue.claim_next(session, MOD_A, settings=REVIEW)
+        assert case is not None
+        sink = BanksSink(MOD_A, bank="confirmed", allowlist="false-positives")
+        decisions.decide(
+            session,
+            MOD_A,
+            case.id,
+            label=Label.A2,
+            actions=[Action.add_to_bank],
+            bank_sink=sink,
+            settings=REVIEW,
+        )
+    with db.read_session() as session:
+        assert session.scalars(select(BankRequest.status)).all() == ["applied"]
+        banked = session.scalars(select(BankSignal.value).where(BankSignal.bank_id == bank.id)).all()
+        assert banked == [QUERY]
+
+
+def test_detector_behaviours_map_onto_live_risk() -> None:
+    signal = alert_from_text(
+        conversation_id="c1",
+        risk=0.8,
+        behaviours=["secrecy", "meeting", "minor_self_disclosure", "something_new"],
+        reasons=["asks to meet on saturday"],
+    )
+    assert [b.value for b in signal.behaviours] == ["secrecy", "meeting_arrangement", "other"]
+    assert score([signal]).live_risk
+    calm = alert_from_text(conversation_id="c1", risk=0.8, behaviours=["flattery_trust", "age_gap"])
+    assert not score([calm]).live_risk

@@ -1,0 +1,205 @@
+"""User accounts: argon2 hashes, sign-in with lock-out (audited), sessions that really end."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from safeguard import audit
+from safeguard.audit.models import AuditRecord
+from safeguard.auth import Actor, Role
+from safeguard.errors import InvalidInput
+from safeguard.store.base import utcnow
+from safeguard.store.db import Database
+from safeguard.users import service as users
+from safeguard.users.config import WebSettings
+from safeguard.users.errors import InvalidUsername, UserExists, WeakPassword
+from safeguard.users.models import User, UserSession
+
+SYSTEM = Actor.system("tests")
+PASSWORD = "a calm long passphrase 42"
+SETTINGS = WebSettings(lockout_attempts=3, lockout_minutes=10, session_hours=8, idle_minutes=30)
+
+
+def _create(db: Database, name: str = "mod", role: Role = Role.moderator) -> users.UserInfo:
+    with db.session() as session:
+        return users.create_user(session, SYSTEM, username=name, role=role, password=PASSWORD)
+
+
+def _login(db: Database, name: str, password: str = PASSWORD) -> users.LoginOutcome:
+    with db.session() as session:
+        return users.login(session, name, password, settings=SETTINGS)
+
+
+def _actions(db: Database) -> list[str]:
+    with db.read_session() as session:
+        return list(session.scalars(select(AuditRecord.action).order_by(AuditRecord.seq)))
+
+
+def test_password_is_stored_as_argon2id_only(db: Database) -> None:
+    info = _create(db, "Alice.Moderator")
+    assert info.username == "alice.moderator"
+    with db.read_session() as session:
+        row = session.get(User, info.id)
+        assert row is not None
+        assert row.password_hash.startswith("$argon2id$")
+        assert PASSWORD not in row.password_hash
+    assert _actions(db) == ["user.create"]
+
+
+def test_create_refuses_duplicates_weak_passwords_and_bad_names(db: Database) -> None:
+    _create(db, "mod")
+    with pytest.raises(UserExists), db.session() as session:
+        users.create_user(session, SYSTEM, username="MOD", role=Role.moderator, password=PASSWORD)
+    with pytest.raises(WeakPassword), db.session() as session:
+        users.create_user(session, SYSTEM, username="other", role=Role.moderator, password="short")
+    with pytest.raises(InvalidUsername), db.session() as session:
+        users.create_user(session, SYSTEM, username="has space", role=Role.moderator, password=PASSWORD)
+
+
+def test_login_creates_a_session_stored_only_as_a_digest(db: Database) -> None:
+    _create(db)
+    outcome = _login(db, "mod")
+    assert outcome.ok and outcome.token and outcome.csrf_token
+    with db.read_session() as session:
+        row = session.scalars(select(UserSession)).one()
+        assert row.token_hash == users.hash_token(outcome.token)
+        assert outcome.token not in row.token_hash
+        active = users.resolve_session(session, outcome.token, settings=SETTINGS)
+    assert active is not None and active.user.username == "mod" and active.csrf_token == outcome.csrf_token
+    assert _actions(db)[-1] == "user.login"
+
+
+def test_unknown_user_and_wrong_password_fail_alike(db: Database) -> None:
+    _create(db)
+    unknown = _login(db, "nobody")
+    wrong = _login(db, "mod", "not the password at all")
+    assert not unknown.ok and unknown.reason == "bad_credentials"
+    assert not wrong.ok and wrong.reason == "bad_credentials"
+    assert _actions(db)[-1] == "user.login_failed"
+
+
+def test_lockout_after_repeated_failures_is_audited_and_refuses_the_right_password(db: Database) -> None:
+    info = _create(db)
+    for _ in range(SETTINGS.lockout_attempts - 1):
+        assert _login(db, "mod", "wrong password here").reason == "bad_credentials"
+    assert _login(db, "mod", "wrong password here").reason == "locked"
+    assert "user.locked" in _actions(db)
+    refused = _login(db, "mod")
+    assert not refused.ok and refused.reason == "locked"
+    with db.read_session() as session:
+        assert users.get_user(session, info.id).locked
+    with db.session() as session:
+        users.unlock(session, SYSTEM, info.id)
+    assert _login(db, "mod").ok
+    with db.read_session() as session:
+        assert audit.verify(session).ok
+
+
+def test_lockout_expires(db: Database) -> None:
+    info = _create(db)
+    for _ in range(SETTINGS.lockout_attempts):
+        _login(db, "mod", "wrong password here")
+    with db.session() as session:
+        row = session.get(User, info.id)
+        assert row is not None and row.locked_until is not None
+        row.locked_until = utcnow() - timedelta(seconds=1)
+    assert _login(db, "mod").ok
+
+
+def test_logout_ends_the_session(db: Database) -> None:
+    _create(db)
+    outcome = _login(db, "mod")
+    assert outcome.token
+    with db.session() as session:
+        assert users.logout(session, outcome.token)
+    with db.read_session() as session:
+        assert users.resolve_session(session, outcome.token, settings=SETTINGS) is None
+    with db.session() as session:
+        assert not users.logout(session, outcome.token)
+
+
+def test_expired_idle_and_disabled_sessions_are_refused(db: Database) -> None:
+    info = _create(db)
+    tokens = [_login(db, "mod").token for _ in range(3)]
+    assert all(tokens)
+    now = utcnow()
+    with db.session() as session:
+        rows = {r.token_hash: r for r in session.scalars(select(UserSession))}
+        rows[users.hash_token(str(tokens[0]))].expires_at = now - timedelta(seconds=1)
+        rows[users.hash_token(str(tokens[1]))].last_seen_at = now - SETTINGS.idle_timeout
+    with db.read_session() as session:
+        assert users.resolve_session(session, str(tokens[0]), settings=SETTINGS) is None
+        assert users.resolve_session(session, str(tokens[1]), settings=SETTINGS) is None
+        assert users.resolve_session(session, str(tokens[2]), settings=SETTINGS) is not None
+    with db.session() as session:
+        users.set_disabled(session, SYSTEM, info.id, True)
+    with db.read_session() as session:
+        assert users.resolve_session(session, str(tokens[2]), settings=SETTINGS) is None
+    assert _login(db, "mod").reason == "disabled"
+
+
+def test_password_change_and_role_change_end_sessions(db: Database) -> None:
+    info = _create(db)
+    first = _login(db, "mod").token
+    with db.session() as session:
+        users.set_role(session, SYSTEM, info.id, "analyst")
+    second = _login(db, "mod").token
+    with db.session() as session:
+        users.set_password(session, SYSTEM, info.id, "another long passphrase 7")
+    with db.read_session() as session:
+        assert users.resolve_session(session, str(first), settings=SETTINGS) is None
+        assert users.resolve_session(session, str(second), settings=SETTINGS) is None
+    assert not _login(db, "mod").ok
+    outcome = _login(db, "mod", "another long passphrase 7")
+    assert outcome.ok and outcome.user is not None and outcome.user.role is Role.analyst
+
+
+def test_wellness_counter_and_break(db: Database) -> None:
+    _create(db)
+    token = str(_login(db, "mod").token)
+    with db.session() as session:
+        active = users.resolve_session(session, token, settings=SETTINGS)
+        assert active is not None
+        assert users.count_views(session, active.id, 3) == 3
+    settings = WebSettings(break_after_items=3)
+    with db.read_session() as session:
+        active = users.resolve_session(session, token, settings=settings)
+        assert active is not None and users.break_due(active, settings=settings)
+    with db.session() as session:
+        users.take_break(session, active.id)
+    with db.read_session() as session:
+        active = users.resolve_session(session, token, settings=settings)
+        assert active is not None and active.items_viewed == 0
+        assert not users.break_due(active, settings=settings)
+        assert users.break_due(active, settings=settings, now=utcnow() + settings.break_interval)
+
+
+def test_activity_is_recorded_for_the_idle_timeout(db: Database) -> None:
+    _create(db)
+    token = str(_login(db, "mod").token)
+    stale = utcnow() - timedelta(seconds=users.TOUCH_SECONDS + 1)
+    with db.session() as session:
+        session.scalars(select(UserSession)).one().last_seen_at = stale
+    with db.read_session() as session:
+        active = users.resolve_session(session, token, settings=SETTINGS, touch=False)
+    assert active is not None and users.needs_touch(active)
+    with db.session() as session:
+        users.touch_session(session, active.id)
+    with db.read_session() as session:
+        fresh = users.resolve_session(session, token, settings=SETTINGS, touch=False)
+    assert fresh is not None and not users.needs_touch(fresh)
+
+
+def test_an_admin_cannot_disable_or_demote_themselves(db: Database) -> None:
+    info = _create(db, "boss", Role.admin)
+    me = info.actor()
+    with pytest.raises(InvalidInput), db.session() as session:
+        users.set_disabled(session, me, info.id, True)
+    with pytest.raises(InvalidInput), db.session() as session:
+        users.set_role(session, me, info.id, "moderator")
+    other = _create(db, "other", Role.admin)
+    with db.session() as session:
+        assert users.set_disabled(session, me, other.id, True).disabled
