@@ -23,7 +23,7 @@ from safeguard.auth import Actor, Role
 from safeguard.auth import service as keys
 from safeguard.config import Settings
 from safeguard.store.db import Database
-from safeguard.store.migrate import upgrade
+from safeguard.store.migrate import head_revision, upgrade
 from safeguard.store.models import metadata
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -70,6 +70,9 @@ def _truncate_all(db: Database) -> None:
     tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     with db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        # Schema tests move the recorded version on purpose; every test starts at the head again.
+        conn.execute(text("DELETE FROM alembic_version"))
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": head_revision()})
 
 
 @pytest.fixture(params=BACKENDS)

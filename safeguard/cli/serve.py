@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -10,6 +10,9 @@ from safeguard.auth import Actor, Role
 from safeguard.auth import service as keys
 from safeguard.cli.common import console, fail, open_db, settings
 from safeguard.store.migrate import SchemaState, schema_status, upgrade
+
+if TYPE_CHECKING:
+    from safeguard.actions.worker import DeliveryWorker
 
 
 def bootstrap() -> str | None:
@@ -37,6 +40,14 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="Seed a demo bank from benign sample images and print a curl line")
     ] = False,
+    webhooks: Annotated[
+        bool,
+        typer.Option(
+            "--webhooks/--no-webhooks",
+            help="Deliver webhooks from this process (one delivery worker beside the API workers); turn off "
+            "when `safeguard webhooks worker` runs elsewhere",
+        ),
+    ] = True,
 ) -> None:
     """Start the API server. A first run on an empty data directory creates the database and prints an
     admin key once."""
@@ -52,6 +63,7 @@ def serve(
         print(admin_key, flush=True)
     if demo:
         _seed_demo(host, port)
+    delivery = _start_delivery_worker() if webhooks else None
     try:
         uvicorn.run(
             "safeguard.api.asgi:create_default_app",
@@ -63,6 +75,17 @@ def serve(
         )
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    finally:
+        if delivery is not None:
+            delivery.stop()
+
+
+def _start_delivery_worker() -> DeliveryWorker:
+    """The outbox's delivery worker as a thread of the serving process: decisions reach the platform
+    without a second command. Several processes may run one each; deliveries are claimed with leases."""
+    from safeguard.actions.worker import DeliveryWorker
+
+    return DeliveryWorker(open_db()).start()
 
 
 def _seed_demo(host: str, port: int) -> None:

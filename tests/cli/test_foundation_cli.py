@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from safeguard.store.db import Database
+from safeguard.store.migrate import head_revision
 from tests.cli.helpers import assert_one_line_error, run_cli
 
 
@@ -47,7 +48,7 @@ def test_unmigrated_database_is_refused_with_advice(tmp_path: Path) -> None:
     result = run_cli("keys", "list", home=tmp_path)
     assert_one_line_error(result, "safeguard db upgrade")
     upgraded = run_cli("db", "upgrade", home=tmp_path)
-    assert upgraded.returncode == 0 and "0001_foundation" in upgraded.stdout
+    assert upgraded.returncode == 0 and head_revision() in upgraded.stdout
     assert run_cli("keys", "list", home=tmp_path).returncode == 0
 
 

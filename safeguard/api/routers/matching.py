@@ -6,18 +6,21 @@ type, distance, labels, external ids and whether an allowlist bank suppressed it
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from safeguard.api.deps import read_session, require_roles
+from safeguard.api.deps import db_session, read_session, require_roles
 from safeguard.api.routers.banks import SignalModel
 from safeguard.auth import Actor, Role
 from safeguard.banks import keywords, media, urls
 from safeguard.banks.matcher import BankMatcher
 from safeguard.banks.matching import Match, SignalMatches, match_signal, resolve_bank_filter
+from safeguard.review.signals import Reach
+from safeguard.review.sources import open_case_from_scan
 
 router = APIRouter(tags=["matching"])
 integrators = require_roles(Role.integrator)
@@ -86,6 +89,12 @@ class MatchResponse(BaseModel):
 
 class ScanResponse(MatchResponse):
     hashes: list[SignalModel] = Field(description="The hashes computed from the upload")
+    case_id: int | None = Field(
+        default=None, description="The review case the matches were filed into (when content_id was given)"
+    )
+    auto_decision: str | None = Field(
+        default=None, description="The label, when a re-upload was decided by the earlier decision"
+    )
 
 
 def run_match(
@@ -108,20 +117,49 @@ def match(
     return run_match(None, matcher, [(s.signal_type, s.hash) for s in body.signals], body.banks)
 
 
-@router.post("/v1/scan", response_model=ScanResponse, summary="Hash uploaded media, then match it")
+@router.post("/v1/scan", response_model=ScanResponse, summary="Hash uploaded media, match it, open a case")
 def scan(
-    _: Annotated[Actor, Depends(integrators)],
-    session: Annotated[Session, Depends(read_session)],
+    actor: Annotated[Actor, Depends(integrators)],
+    session: Annotated[Session, Depends(db_session)],
     matcher: Annotated[BankMatcher, Depends(get_matcher)],
     file: Annotated[UploadFile, File(description="An image or video; it is hashed and not kept")],
     media_type: Annotated[Literal["image", "video"] | None, Form()] = None,
     banks: Annotated[list[str] | None, Query(max_length=100, description="Only these banks")] = None,
+    content_id: Annotated[
+        str | None,
+        Form(min_length=1, max_length=200, description="The platform's upload id: matches open a case"),
+    ] = None,
+    account_id: Annotated[str | None, Form(min_length=1, max_length=200)] = None,
+    views: Annotated[int, Form(ge=0, le=10**12)] = 0,
+    shares: Annotated[int, Form(ge=0, le=10**12)] = 0,
+    recipients: Annotated[int, Form(ge=0, le=10**12)] = 0,
 ) -> ScanResponse:
-    hashes = media.hashes_to_query(file.file.read(), is_video=media_type == "video")
-    result = run_match(session, matcher, [(h.signal_type, h.value) for h in hashes], banks)
+    data = file.file.read()
+    hashes = media.hashes_to_query(data, is_video=media_type == "video")
+    checkpoint = matcher.checkpoint
+    bank_ids = resolve_bank_filter(matcher, banks)
+    found = [match_signal(session, matcher, h.signal_type, h.value, bank_ids=bank_ids) for h in hashes]
+    case = None
+    if content_id is not None:
+        # The flow goes on: content -> match -> case in the review queue (re-uploads of decided content
+        # are decided at once by the earlier decision). Nothing is filed when nothing matched.
+        case = open_case_from_scan(
+            session,
+            actor,
+            found,
+            content_id=content_id,
+            account_id=account_id,
+            content_sha256=hashlib.sha256(data).hexdigest(),
+            reach=Reach(views=views, shares=shares, recipients=recipients),
+        )
+    results = [SignalResult.of(r) for r in found]
     return ScanResponse(
-        **result.model_dump(),
+        matched=any(r.matched for r in results),
+        checkpoint=checkpoint,
+        results=results,
         hashes=[SignalModel(signal_type=h.signal_type, hash=h.value) for h in hashes],
+        case_id=case.case.id if case else None,
+        auto_decision=case.auto_decision.label if case and case.auto_decision else None,
     )
 
 
