@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from safeguard.cli import audit, banks, db, keys, review, serve, users, webhooks
+from safeguard.cli import audit, banks, db, intake, keys, media, review, serve, stats, text, users, webhooks
 from safeguard.errors import SafeguardError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("serve")(serve.serve)
+app.command("hash")(media.hash_command)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(audit.app, name="audit")
@@ -28,6 +29,9 @@ app.add_typer(banks.app, name="banks")
 app.add_typer(review.app, name="cases")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(users.app, name="users")
+app.add_typer(intake.app, name="intake")
+app.add_typer(stats.app, name="stats")
+app.add_typer(text.app, name="text")
 
 
 @app.callback()

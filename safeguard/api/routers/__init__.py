@@ -2,7 +2,20 @@
 
 from fastapi import APIRouter
 
-from safeguard.api.routers import actions, audit, banks, health, hma, keys, matching, review
+from safeguard.api.routers import (
+    actions,
+    audit,
+    banks,
+    health,
+    hma,
+    intake,
+    keys,
+    matching,
+    media,
+    review,
+    stats,
+    text,
+)
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -13,4 +26,8 @@ ROUTERS: list[APIRouter] = [
     banks.router,
     matching.router,
     hma.router,
+    intake.router,
+    stats.router,
+    media.router,
+    text.router,
 ]

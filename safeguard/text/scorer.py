@@ -1,0 +1,295 @@
+"""The streaming scorer: each message updates its author's running state and returns the current risk.
+
+``StreamingScorer.score_messages(states, messages)`` takes any batch (one message from the API, millions
+from a file) and gives, for every message, the author's risk after it. A batch is computed with array
+operations over the recurrences in :mod:`safeguard.text.state` (cumulative sums per author), which gives
+exactly the numbers one-message-at-a-time updates give, at batch speed; the states are updated in place.
+
+An author's risk is the highest calibrated risk reached so far in the conversation: what has been seen
+cannot be unseen, and an alert, once raised, stands. The conversation's risk is its highest author risk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, MutableMapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from safeguard.text.behaviours import DESCRIPTIONS, Behaviour
+from safeguard.text.errors import InvalidMessage
+from safeguard.text.features import MINOR, N_BEHAVIOURS, featurise
+from safeguard.text.messages import MAX_TEXT_CHARS, Evidence, Message
+from safeguard.text.model import GroomingModel
+from safeguard.text.state import (
+    EXCERPT_CHARS,
+    AuthorState,
+    ConversationState,
+    advance,
+    grouped_cummax,
+    grouped_cumsum,
+    has_own_evidence,
+)
+
+CHUNK_MESSAGES = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One behaviour seen in an author's messages, with where (message ids and character spans)."""
+
+    behaviour: str
+    description: str
+    messages: int
+    evidence: tuple[Evidence, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "behaviour": self.behaviour,
+            "description": self.description,
+            "messages": self.messages,
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorRisk:
+    conversation_id: str
+    author_id: str
+    risk: float
+    current: float
+    flagged: bool
+    first_flag_message: int | None
+    messages: int
+    child_directed_evidence: bool
+    reasons: tuple[Reason, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "conversation": self.conversation_id,
+            "author": self.author_id,
+            "score": round(self.risk, 6),
+            "flagged": self.flagged,
+            "first_flag_message": self.first_flag_message,
+            "reasons": [r.to_dict() for r in self.reasons],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """An author whose risk crossed the threshold at this message: the event that raises an alert."""
+
+    conversation_id: str
+    author_id: str
+    message_id: str
+    author_message_index: int
+    risk: float
+
+
+@dataclass(slots=True)
+class BatchResult:
+    messages: Sequence[Message]
+    message_ids: list[str]
+    risk: np.ndarray  # author's risk (running maximum) after each message
+    current: np.ndarray  # the model's risk at this message
+    author_index: np.ndarray  # the author's 1-based message number
+    crossings: list[Crossing] = field(default_factory=list)
+
+
+class StreamingScorer:
+    def __init__(self, model: GroomingModel | None = None, threshold: float | None = None) -> None:
+        self.model = model or GroomingModel.load()
+        self.threshold = self.model.threshold if threshold is None else threshold
+        if not 0.0 < self.threshold <= 1.0:
+            raise InvalidMessage(f"threshold must be in (0, 1], not {self.threshold}")
+
+    # --- streaming -----------------------------------------------------------------------------------
+
+    def update(self, state: ConversationState, message: Message) -> BatchResult:
+        """Add one message to ``state`` (its conversation's state)."""
+        return self.score_messages({message.conversation_id: state}, [message])
+
+    def score_messages(
+        self, states: MutableMapping[str, ConversationState], messages: Sequence[Message]
+    ) -> BatchResult:
+        """Add ``messages`` (in order) to the conversation states, creating missing ones."""
+        count = len(messages)
+        empty = np.zeros(0)
+        if count == 0:
+            return BatchResult(messages, [], empty, empty, np.zeros(0, dtype=np.int64))
+        for message in messages:
+            if len(message.text) > MAX_TEXT_CHARS:
+                raise InvalidMessage(f"message text is longer than {MAX_TEXT_CHARS} characters")
+        features = featurise([m.text for m in messages], self.model.hashing)
+        language = self.model.language_scores(features.hashed)
+
+        conv_of: dict[str, int] = {}
+        key_of: dict[tuple[str, str], int] = {}
+        v = np.empty(count, dtype=np.int64)
+        k = np.empty(count, dtype=np.int64)
+        for i, m in enumerate(messages):
+            v[i] = conv_of.setdefault(m.conversation_id, len(conv_of))
+            k[i] = key_of.setdefault((m.conversation_id, m.author_id), len(key_of))
+        conversations = [states.setdefault(cid, ConversationState()) for cid in conv_of]
+        keys = list(key_of)
+        authors: list[AuthorState | None] = [conversations[conv_of[c]].authors.get(a) for c, a in keys]
+
+        n0 = np.array([s.n if s else 0 for s in authors], dtype=np.float64)
+        counts0 = np.array([s.counts if s else [0] * N_BEHAVIOURS for s in authors], dtype=np.float64)
+        child0 = np.array([s.child_count if s else 0 for s in authors], dtype=np.float64)
+        text0 = np.array([s.text_sum if s else 0.0 for s in authors])
+        gate0 = np.array([s.gate if s else False for s in authors])
+        peak0 = np.array([s.peak if s else 0.0 for s in authors])
+        flagged0 = np.array([(s.first_flag is not None) if s else False for s in authors])
+        part0 = np.array([len(c.authors) for c in conversations], dtype=np.float64)
+        minor0 = np.array([c.minor_disclosures for c in conversations], dtype=np.float64)
+        seen0 = np.array([c.messages for c in conversations], dtype=np.int64)
+
+        _, first_rows = np.unique(k, return_index=True)
+        new_author = np.zeros(count, dtype=bool)
+        new_author[first_rows[[authors[j] is None for j in range(len(keys))]]] = True
+        step = advance(
+            k,
+            v,
+            features.behaviours,
+            features.child_directed,
+            language,
+            new_author,
+            n0=n0,
+            counts0=counts0,
+            child0=child0,
+            text0=text0,
+            gate0=gate0,
+            participants0=part0,
+            minor0=minor0,
+            max_gate_participants=self.model.max_gate_participants,
+        )
+        n, counts, child, text, gate = step.n, step.counts, step.child, step.text, step.gate
+
+        current = self.model.risk(step.features(), step.open)
+        risk = np.maximum(peak0[k], grouped_cummax(current, k))
+        flagged = risk >= self.threshold
+        first_in_key = (grouped_cumsum(flagged.astype(np.float64), k) == 1) & flagged
+        crossed = first_in_key & ~flagged0[k]
+
+        position = seen0[v] + grouped_cumsum(np.ones(count), v).astype(np.int64)
+        ids = [m.message_id or str(int(p)) for m, p in zip(messages, position, strict=True)]
+        result = BatchResult(messages, ids, risk, current, n.astype(np.int64))
+
+        last_rows = np.full(len(keys), -1, dtype=np.int64)
+        last_rows[k] = np.arange(count)  # later rows overwrite earlier ones: the last message of each author
+        for j, (cid, aid) in enumerate(keys):
+            row = last_rows[j]
+            conv = conversations[conv_of[cid]]
+            state = authors[j] or conv.authors.setdefault(aid, AuthorState())
+            state.n = int(n[row])
+            state.counts = [int(c) for c in counts[row]]
+            state.child_count = int(child[row])
+            state.text_sum = float(text[row])
+            state.gate = bool(gate[row])
+            state.peak = float(risk[row])
+            state.current = float(current[row])
+            authors[j] = state
+        for row in np.flatnonzero(crossed).tolist():
+            m = messages[row]
+            state = authors[k[row]]
+            assert state is not None
+            state.first_flag = int(n[row])
+            conv = conversations[v[row]]
+            conv.first_alert_message = conv.first_alert_message or ids[row]
+            result.crossings.append(
+                Crossing(m.conversation_id, m.author_id, ids[row], int(n[row]), float(risk[row]))
+            )
+        for m, ci in zip(messages, v.tolist(), strict=True):
+            if m.message_id:
+                conversations[ci].remember(m.message_id)
+        for ci, conv in enumerate(conversations):
+            rows = v == ci
+            conv.messages += int(rows.sum())
+            conv.minor_disclosures += int(features.behaviours[rows, MINOR].sum())
+        for row, hits in enumerate(features.hits):
+            if not hits:
+                continue
+            state = authors[k[row]]
+            assert state is not None
+            text_row = messages[row].text
+            for hit in hits:
+                state.add_evidence(
+                    Evidence(
+                        hit.behaviour.value,
+                        ids[row],
+                        int(n[row]),
+                        hit.start,
+                        hit.end,
+                        text_row[hit.start : hit.end][:EXCERPT_CHARS],
+                    )
+                )
+        return result
+
+    # --- reading the state ---------------------------------------------------------------------------
+
+    def author_risk(self, conversation_id: str, state: ConversationState, author_id: str) -> AuthorRisk:
+        author = state.authors[author_id]
+        reasons = []
+        for index, behaviour in enumerate(Behaviour):
+            if index == MINOR or author.counts[index] == 0:
+                continue
+            reasons.append(
+                Reason(
+                    behaviour.value,
+                    DESCRIPTIONS[behaviour],
+                    author.counts[index],
+                    tuple(author.evidence.get(behaviour.value, ())),
+                )
+            )
+        partner_minor = state.minor_disclosures - author.counts[MINOR]
+        if partner_minor > 0:
+            evidence = tuple(
+                e
+                for other_id, other in state.authors.items()
+                if other_id != author_id
+                for e in other.evidence.get(Behaviour.minor_self_disclosure.value, ())
+            )
+            reasons.append(
+                Reason(
+                    "other_participant_minor",
+                    "another participant said they are under 18 (context, not the author's words)",
+                    partner_minor,
+                    evidence[:3],
+                )
+            )
+        return AuthorRisk(
+            conversation_id=conversation_id,
+            author_id=author_id,
+            risk=author.peak,
+            current=author.current,
+            flagged=author.peak >= self.threshold,
+            first_flag_message=author.first_flag,
+            messages=author.n,
+            child_directed_evidence=bool(
+                author.gate and has_own_evidence(np.array([author.counts]), np.array([author.child_count]))[0]
+            ),
+            reasons=tuple(reasons),
+        )
+
+    def conversation_risks(self, conversation_id: str, state: ConversationState) -> list[AuthorRisk]:
+        """Every author of the conversation, highest risk first."""
+        risks = [self.author_risk(conversation_id, state, a) for a in state.authors]
+        return sorted(risks, key=lambda r: -r.risk)
+
+    # --- whole files ---------------------------------------------------------------------------------
+
+    def score_stream(self, messages: Iterable[Message]) -> Iterator[AuthorRisk]:
+        """Score messages in arrival order (chunked); yield each (conversation, author) at the end, in order
+        of first appearance."""
+        states: dict[str, ConversationState] = {}
+        chunk: list[Message] = []
+        for message in messages:
+            chunk.append(message)
+            if len(chunk) >= CHUNK_MESSAGES:
+                self.score_messages(states, chunk)
+                chunk = []
+        self.score_messages(states, chunk)
+        for cid, state in states.items():
+            for aid in state.authors:
+                yield self.author_risk(cid, state, aid)
