@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,18 +32,35 @@ from safeguard.text.scorer import AuthorRisk, StreamingScorer
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 integrators = require_roles(Role.integrator)
 
+# Ids are opaque to us but must be storable on both backends: no control characters (PostgreSQL refuses NUL).
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 ConversationId = Annotated[
-    str, Path(min_length=1, max_length=200, description="The platform's conversation id.")
+    str,
+    Path(min_length=1, max_length=200, pattern=PRINTABLE, description="The platform's conversation id."),
 ]
 
 
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str | None = Field(
-        default=None, min_length=1, max_length=200, description="The platform's message id."
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=PRINTABLE,
+        description="The platform's message id.",
     )
-    author: str = Field(min_length=1, max_length=200, description="The platform's id of the sender.")
-    text: str = Field(max_length=MAX_TEXT_CHARS)
+    author: str = Field(
+        min_length=1, max_length=200, pattern=PRINTABLE, description="The platform's id of the sender."
+    )
+    text: str = Field(max_length=MAX_TEXT_CHARS, description="The message text (no NUL characters).")
+
+    @field_validator("text")
+    @classmethod
+    def _no_nul(cls, text: str) -> str:
+        if "\x00" in text:
+            raise ValueError("text must not contain NUL characters")
+        return text
+
     time: datetime | None = None
 
 
