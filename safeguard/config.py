@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     media_dir: Path | None = Field(default=None, description="Directory for kept media.")
     log_level: str = Field(default="INFO", description="Logging level name.")
     max_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, description="Largest request body.")
+    auth_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="How long a worker trusts a key it has checked; a revocation made in another process "
+        "takes effect within this time (0: check every request).",
+    )
 
     @field_validator("log_level")
     @classmethod

@@ -12,6 +12,7 @@ from safeguard import __version__
 from safeguard.api.errors import install_error_handlers
 from safeguard.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from safeguard.api.routers import ROUTERS
+from safeguard.auth.cache import KeyCache
 from safeguard.banks.matcher import BankMatcher
 from safeguard.config import Settings, get_settings
 from safeguard.store.db import Database
@@ -59,11 +60,14 @@ def create_app(
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.key_cache = KeyCache(settings.auth_cache_seconds)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
     # The web UI is a mounted app with cookie sessions: its routes stay out of the API's table and OpenAPI.
-    app.mount("/ui", create_ui_app(settings, database))
+    ui = create_ui_app(settings, database)
+    ui.state.key_cache = app.state.key_cache
+    app.mount("/ui", ui)
     # Outermost first: the request id is set before anything can fail, the body limit before parsing.
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)

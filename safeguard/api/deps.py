@@ -11,12 +11,14 @@ from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from safeguard.auth import Actor, Role
+from safeguard.auth.cache import KeyCache
 from safeguard.auth.errors import MissingCredentials, RoleNotAllowed
-from safeguard.auth.service import authenticate
+from safeguard.auth.service import authenticate_digest, key_digest
 from safeguard.config import Settings
 from safeguard.store.db import Database
 
@@ -55,7 +57,7 @@ class RoleDependency:
     def __init__(self, roles: frozenset[Role]) -> None:
         self.roles = roles
 
-    def __call__(
+    async def __call__(
         self,
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -63,8 +65,15 @@ class RoleDependency:
     ) -> Actor:
         if credentials is None or not credentials.credentials:
             raise MissingCredentials("an API key is required: send `Authorization: Bearer <key>`")
-        with db.read_session() as session:
-            actor = authenticate(session, credentials.credentials, request_id=request_id(request))
+        digest = key_digest(credentials.credentials)
+        cache: KeyCache | None = getattr(request.app.state, "key_cache", None)
+        cached = cache.get(digest) if cache is not None else None
+        if cached is not None:  # no thread hop and no query: the hot path of matching
+            actor = Actor(kind="api_key", id=cached.key_id, role=cached.role, request_id=request_id(request))
+        else:
+            actor = await run_in_threadpool(_lookup, db, digest, request_id(request))
+            if cache is not None:
+                cache.put(digest, actor.id, actor.role)
         if actor.role is not Role.admin and actor.role not in self.roles:
             allowed = ", ".join(sorted(r.value for r in self.roles | {Role.admin}))
             raise RoleNotAllowed(
@@ -72,6 +81,18 @@ class RoleDependency:
             )
         request.state.actor = actor
         return actor
+
+
+def _lookup(db: Database, digest: str, rid: str | None) -> Actor:
+    with db.read_session() as session:
+        return authenticate_digest(session, digest, request_id=rid)
+
+
+def clear_key_cache(request: Request) -> None:
+    """Forget cached keys in this worker (after a revocation, so it applies here at once)."""
+    cache: KeyCache | None = getattr(request.app.state, "key_cache", None)
+    if cache is not None:
+        cache.clear()
 
 
 def require_roles(*roles: Role) -> RoleDependency:

@@ -103,11 +103,19 @@ def revoke_key(session: Session, actor: Actor, key_id: int) -> ApiKeyInfo:
     return ApiKeyInfo.of(row)
 
 
-def authenticate(session: Session, key: str, *, request_id: str | None = None) -> Actor:
-    """The actor for a presented key; raises :class:`InvalidCredentials` for unknown or revoked keys."""
+def key_digest(key: str) -> str:
+    """The stored form of a presented key; raises :class:`InvalidCredentials` for a malformed one."""
     if not key.startswith(KEY_PREFIX) or len(key) > 200:
         raise InvalidCredentials("the API key is not valid")
-    digest = hash_key(key)
+    return hash_key(key)
+
+
+def authenticate(session: Session, key: str, *, request_id: str | None = None) -> Actor:
+    """The actor for a presented key; raises :class:`InvalidCredentials` for unknown or revoked keys."""
+    return authenticate_digest(session, key_digest(key), request_id=request_id)
+
+
+def authenticate_digest(session: Session, digest: str, *, request_id: str | None = None) -> Actor:
     row = session.scalars(select(ApiKey).where(ApiKey.key_hash == digest)).one_or_none()
     # compare_digest keeps the final check constant-time even though the lookup itself is by index.
     if row is None or not hmac.compare_digest(row.key_hash, digest):

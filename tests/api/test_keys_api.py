@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from safeguard.api.app import create_app
+from safeguard.auth import Actor, Role
+from safeguard.auth import service as keys
 from safeguard.auth.models import ApiKey
+from safeguard.config import Settings
 from safeguard.store.db import Database
 
 
@@ -46,3 +53,22 @@ def test_audit_pages_and_request_ids(client: TestClient, admin_headers: dict[str
     assert {r["request_id"] for r in creates} >= {f"req-{i}" for i in range(5)}
     report = client.get("/v1/audit/verify", headers=admin_headers).json()
     assert report["ok"] is True and report["records"] == len(seqs)
+
+
+def test_a_key_revoked_elsewhere_stops_working_within_the_cache_time(
+    settings: Settings, db: Database, make_key: Callable[[Role], str]
+) -> None:
+    """Workers trust a checked key for ``auth_cache_seconds``; a revocation made in another process (the
+    CLI, another worker) applies once that time is up, and an unknown key is never cached."""
+    app = create_app(settings.model_copy(update={"auth_cache_seconds": 0.5}), db)
+    key = make_key(Role.admin)
+    headers = {"Authorization": f"Bearer {key}"}
+    with TestClient(app) as client:
+        assert client.get("/v1/keys", headers=headers).status_code == 200
+        with db.session() as session:  # as `safeguard keys revoke` would, outside the server
+            key_id = next(k.id for k in keys.list_keys(session) if k.revoked_at is None and k.role == "admin")
+            keys.revoke_key(session, Actor.system("tests"), key_id)
+        assert client.get("/v1/keys", headers=headers).status_code == 200  # still cached here
+        time.sleep(0.6)
+        assert client.get("/v1/keys", headers=headers).status_code == 401
+        assert client.get("/v1/keys", headers={"Authorization": "Bearer sg_unknown"}).status_code == 401

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from safeguard.api.deps import db_session, require_roles
+from safeguard.api.deps import clear_key_cache, db_session, require_roles
 from safeguard.auth import Actor, Role
 from safeguard.auth import service as keys
 from safeguard.auth.service import ApiKeyInfo
@@ -72,5 +72,9 @@ def revoke_key(
     key_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     actor: Annotated[Actor, Depends(admin_only)],
     session: Annotated[Session, Depends(db_session)],
+    request: Request,
 ) -> ApiKeyOut:
-    return ApiKeyOut.of(keys.revoke_key(session, actor, key_id))
+    revoked = ApiKeyOut.of(keys.revoke_key(session, actor, key_id))
+    session.commit()  # before forgetting cached keys, so no request can re-cache the key as still valid
+    clear_key_cache(request)
+    return revoked

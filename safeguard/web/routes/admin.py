@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from safeguard import audit
 from safeguard.auth import Role
 from safeguard.auth import service as keys
+from safeguard.auth.cache import KeyCache
 from safeguard.store.db import Database
 from safeguard.users import service as users
 from safeguard.web.access import Viewer, base_path, form, get_db, page
@@ -58,6 +59,9 @@ def key_revoke(
 ) -> Response:
     with db.session() as session:
         keys.revoke_key(session, viewer.actor, key_id)
+    cache: KeyCache | None = getattr(request.app.state, "key_cache", None)
+    if cache is not None:  # the API's cache of checked keys (shared with this UI): forget the revoked key
+        cache.clear()
     return RedirectResponse(base_path(request) + "/admin/keys?notice=key-revoked", status_code=303)
 
 
