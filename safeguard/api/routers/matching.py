@@ -109,7 +109,7 @@ def run_match(
 
 
 @router.post("/v1/match", response_model=MatchResponse, summary="Match one or many signals against the banks")
-def match(
+async def match(  # async: CPU-only (index in memory), so no thread hop per request
     body: MatchRequest,
     _: Annotated[Actor, Depends(integrators)],
     matcher: Annotated[BankMatcher, Depends(get_matcher)],
