@@ -43,9 +43,8 @@ class PdqIndex:
         if first == 0 and n >= BULK_BUILD_MIN:
             self._engine = EnginePdqIndex.from_arrays(np.ascontiguousarray(codes, dtype=np.uint8), positions)
         else:
-            self._engine.add_many(
-                (bytes(code), int(pos)) for code, pos in zip(codes, positions.tolist(), strict=True)
-            )
+            # Positions only grow, so every pair is new: skip the engine's duplicate lookups.
+            self._engine.add_new(np.ascontiguousarray(codes, dtype=np.uint8), positions.tolist())
         self.size = first + n
         return first
 

@@ -126,6 +126,24 @@ class _Draft:
         self.size += 1
         return True
 
+    def append_new(self, codes: U64Array, keys: I64Array) -> None:
+        """Append pairs the caller knows are not stored: no lookup per pair, unlike :meth:`add`."""
+        n, start = len(codes), self.count
+        if start + n > len(self.codes):
+            capacity = max(1024, 2 * len(self.codes), start + n)
+            grown = np.zeros((capacity, 4), dtype=np.uint64)
+            keys_buffer = np.zeros(capacity, dtype=np.int64)
+            grown[:start] = self.codes[:start]
+            keys_buffer[:start] = self.keys[:start]
+            self.codes, self.keys = grown, keys_buffer
+        self.codes[start : start + n] = codes
+        self.keys[start : start + n] = keys
+        raw = np.ascontiguousarray(codes).tobytes()
+        for i in range(n):
+            self.delta_rows.setdefault(raw[32 * i : 32 * i + 32], []).append(start + i)
+        self.count += n
+        self.size += n
+
     def remove(self, q: U64Array, key: int) -> bool:
         position, keys = self._main_keys(q)
         if key in keys:
@@ -274,6 +292,29 @@ class PdqIndex(SignalIndex[PdqHash, T], Generic[T]):
             self._state = draft.publish()
         self._maybe_merge()
         return added
+
+    def add_new(self, hashes: npt.NDArray[np.uint8], payloads: Sequence[T]) -> int:
+        """Add ``(n, 32)`` uint8 hashes whose (hash, payload) pairs the caller knows are not in the index.
+
+        Why: :meth:`add_many` looks every pair up first so that adding twice is harmless, which costs a
+        search per hash (100k adds to a 200k index: 1.2 s of a 3.4 s bank refresh). A caller that
+        appends fresh ids (the banks give every stored signal a new position) can skip it.
+        """
+        array = np.asarray(hashes)
+        if array.ndim != 2 or array.shape[1] != 32 or array.dtype != np.uint8:
+            raise ValueError(f"expected an (n, 32) uint8 array, got {array.shape} {array.dtype}")
+        if len(payloads) != len(array):
+            raise ValueError(f"{len(array)} hashes but {len(payloads)} payloads")
+        codes = words_from_bytes(array)
+        keys = np.fromiter((self._codec.encode(p) for p in payloads), dtype=np.int64, count=len(payloads))
+        with self._write_lock:
+            draft = _Draft(self._state, self._delta_rows)
+            draft.append_new(codes, keys)
+            if self._ops_during_merge is not None:
+                self._ops_during_merge.extend((True, codes[i], int(keys[i])) for i in range(len(keys)))
+            self._state = draft.publish()
+        self._maybe_merge()
+        return len(keys)
 
     def remove_many(self, entries: Iterable[tuple[PdqHash, T]]) -> int:
         parsed = [(pdq_words(h), p) for h, p in entries]

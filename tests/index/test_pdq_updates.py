@@ -139,3 +139,33 @@ def test_readers_run_during_writes_and_see_complete_states() -> None:
     index.wait_for_merge(timeout=60)
     assert not errors, errors
     assert len(index) == len(BASE) + 200
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    batches=st.lists(st.lists(st.integers(0, 63), min_size=1, max_size=20), min_size=1, max_size=4),
+    removed=st.lists(st.integers(0, 200), max_size=10),
+    big=st.booleans(),
+)
+def test_add_new_answers_as_add_many_does(batches: list[list[int]], removed: list[int], big: bool) -> None:
+    """The no-lookup append (fresh payloads only) leaves the index answering exactly as add_many."""
+    plain: PdqIndex[int] = PdqIndex.from_arrays(BASE, np.arange(len(BASE)) + 10_000) if big else PdqIndex()
+    fast: PdqIndex[int] = PdqIndex.from_arrays(BASE, np.arange(len(BASE)) + 10_000) if big else PdqIndex()
+    payload = 0
+    added: list[tuple[int, int]] = []
+    for batch in batches:
+        pairs = [(i, payload + n) for n, i in enumerate(batch)]
+        payload += len(batch)
+        plain.add_many((POOL[i].tobytes(), p) for i, p in pairs)
+        fast.add_new(np.stack([POOL[i] for i, _ in pairs]), [p for _, p in pairs])
+        added += pairs
+    gone = [added[r % len(added)] for r in removed]
+    for index in (plain, fast):
+        index.remove_many((POOL[i].tobytes(), p) for i, p in gone)
+    if big:
+        plain.compact()
+        fast.compact()
+    assert len(fast) == len(plain)
+    for i in {i for batch in batches for i in batch} | {0, 1}:
+        want = sorted((m.payload, m.distance) for m in plain.query(to_hex(POOL[i]), 31))
+        assert sorted((m.payload, m.distance) for m in fast.query(to_hex(POOL[i]), 31)) == want
