@@ -217,6 +217,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--max-requests", type=int, default=600_000)
+    parser.add_argument(
+        "--import-only", action="store_true", help="Only phase 1: import --hashes lines (e.g. 10,000,000)"
+    )
     parser.add_argument("--database-url", default=None, help="default: a SQLite file in a temporary home")
     parser.add_argument("--loadgen", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
@@ -255,10 +258,13 @@ def main() -> None:
         codes = write_hashes(seed_csv, args.hashes, seed=1)
         imported = run_import(env, "bench", seed_csv)
         seed_csv.unlink()
+        backend = "SQLite" if url.startswith("sqlite") else "PostgreSQL"
         print(
-            f"import {args.hashes:,} lines (CLI, SQLite): {imported['seconds']:.1f} s, "
+            f"import {args.hashes:,} lines (CLI, {backend}): {imported['seconds']:.1f} s, "
             f"{args.hashes / imported['seconds']:,.0f} lines/s, peak RSS {imported['peak_rss_mb']:.0f} MB"
         )
+        if args.import_only:
+            return
         rng = random.Random(7)
         hits = [flip(codes[rng.randrange(len(codes))], 8, rng) for _ in range(2000)]
         hits_file = home / "hits.json"
