@@ -1,74 +1,54 @@
-"""The banks' adapter over media hashing: which hashes to bank for a file, which to query with.
+"""The banks' adapter over ``safeguard.media``: which hashes to bank for a file, which to query with.
 
-``safeguard.media`` (issue 4) is the planned home of hashing; until its API lands this adapter hashes
-directly with the same libraries: images get PDQ (pdqhash) plus MD5 and SHA-256 of the bytes; other
-files get MD5 and SHA-256 (and ``video_md5`` when the caller says it is a video). Banking adds the seven
-other dihedral PDQ hashes (rotations and mirrors) as variants, so a rotated or flipped upload still
-matches while a query needs only its one PDQ hash.
+Hashing runs in the shared worker pool of ``safeguard.media`` (a time and a memory limit per item, so a
+hostile upload cannot hang or crash an API worker). The content's kind comes from its bytes, not from the
+caller: an image gets PDQ plus MD5 and SHA-256, a video ``video_md5`` plus MD5 and SHA-256, any other file
+MD5 and SHA-256.
+
+- To **query**, the plain PDQ hash and the ``trimmed`` one (borders and letterboxing removed) when it
+  differs, so framed re-uploads match.
+- To **bank**, the query set plus the seven other dihedral hashes (rotated and mirrored re-uploads) and
+  centre crops (cropped re-uploads), stored as ``variant`` signals of the one content item
+  (``HashOptions.for_bank``; docs/media.md measures what each buys and costs).
+
+PDQ hashes under the quality floor (default 50, as HMA) are neither banked nor queried: flat pictures
+collide. ``vpdq`` is computed by ``safeguard.media`` but not held in banks yet, so video matches by digest.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import warnings
-
-import numpy as np
-import pdqhash
-from PIL import Image, UnidentifiedImageError
-
 from safeguard.banks.service import SignalIn
+from safeguard.banks.signals import HEX_LENGTHS
 from safeguard.errors import UnsupportedMedia
-
-MAX_PIXELS = 64_000_000
-
-
-def _bits_to_hex(bits: object) -> str:
-    return bytes(np.packbits(np.asarray(bits, dtype=np.uint8))).hex()
+from safeguard.media import HashOptions, HashResult, HashTask
+from safeguard.media.pool import shared_pool
 
 
-def _open_image(data: bytes) -> Image.Image | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if image.width * image.height > MAX_PIXELS:
-                raise UnsupportedMedia(f"the image is larger than {MAX_PIXELS} pixels")
-            image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError):
-        return None
-    except (OSError, ValueError, SyntaxError):
-        raise UnsupportedMedia("the image file is damaged and cannot be decoded") from None
-    return image.convert("RGB")
+def hash_upload(data: bytes, options: HashOptions) -> HashResult:
+    """Every signal ``options`` ask for, hashed in the shared pool (typed errors for bad content)."""
+    if not data:
+        raise UnsupportedMedia("the file is empty")
+    return shared_pool().hash_one(HashTask(data, options))
 
 
-def _digests(data: bytes, is_video: bool) -> list[SignalIn]:
-    md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
-    signals = [SignalIn("md5", md5), SignalIn("sha256", hashlib.sha256(data).hexdigest())]
-    if is_video:
-        signals.append(SignalIn("video_md5", md5))
+def bankable(result: HashResult) -> list[SignalIn]:
+    """The matchable signals of ``result`` that banks hold, plain hashes first, without repeats."""
+    signals: list[SignalIn] = []
+    seen: set[tuple[str, str]] = set()
+    for signal in sorted(result.signals, key=lambda s: s.variant is not None):
+        key = (signal.signal_type, signal.hash)
+        if signal.signal_type not in HEX_LENGTHS or not signal.matchable or key in seen:
+            continue
+        seen.add(key)
+        signals.append(SignalIn(*key, "primary" if signal.variant is None else "variant"))
     return signals
 
 
 def hashes_to_query(data: bytes, *, is_video: bool = False) -> list[SignalIn]:
-    if not data:
-        raise UnsupportedMedia("the file is empty")
-    image = None if is_video else _open_image(data)
-    signals: list[SignalIn] = []
-    if image is not None:
-        bits, _quality = pdqhash.compute(np.asarray(image))
-        signals.append(SignalIn("pdq", _bits_to_hex(bits)))
-    return signals + _digests(data, is_video)
+    """Signals to look ``data`` up with. ``is_video`` is kept for callers; the bytes decide."""
+    return bankable(hash_upload(data, HashOptions.for_query()))
 
 
 def hashes_to_bank(data: bytes, *, is_video: bool = False) -> list[SignalIn]:
-    if not data:
-        raise UnsupportedMedia("the file is empty")
-    image = None if is_video else _open_image(data)
-    signals: list[SignalIn] = []
-    if image is not None:
-        dihedral, _quality = pdqhash.compute_dihedral(np.asarray(image))
-        hexes = list(dict.fromkeys(_bits_to_hex(bits) for bits in dihedral))
-        signals.append(SignalIn("pdq", hexes[0]))
-        signals.extend(SignalIn("pdq", h, "variant") for h in hexes[1:])
-    return signals + _digests(data, is_video)
+    """Signals to store for ``data`` as one content item (``is_video``: as in :func:`hashes_to_query`)."""
+    return bankable(hash_upload(data, HashOptions.for_bank()))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import random
 from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
+from PIL import Image, ImageOps
 
 from safeguard.auth import Role
 from tests.banks.helpers import edited, flip_bits, jpeg_bytes, random_pdq, synthetic_image, wait_for
-from tests.helpers import problem_of
+from tests.helpers import IMAGES, problem_of
 
 MATCH_KEYS = {
     "bank",
@@ -201,3 +203,43 @@ def test_url_and_keyword_routes(client: TestClient, auth_headers: Callable[[Role
     assert r["help_links"] == [{"title": "Stop It Now", "url": "https://www.stopitnow.org.uk/"}]
     r = client.post("/v1/check-query", json={"query": "cute cats"}, headers=integrator).json()
     assert r == {"matched": False, "message": None, "help_links": [], "hits": []}
+
+
+def test_scan_matches_cropped_and_framed_reuploads_of_a_banked_photo(
+    client: TestClient, auth_headers: Callable[[Role], dict[str, str]]
+) -> None:
+    """Plain PDQ loses crops and borders (docs/media.md); banked crops and query-side trimming win them."""
+    admin, integrator = auth_headers(Role.admin), auth_headers(Role.integrator)
+    bank = client.post("/v1/banks", json={"name": "known"}, headers=admin).json()["id"]
+    photo = Image.open(sorted(IMAGES.glob("*.jpg"))[3]).convert("RGB")
+    r = client.post(
+        f"/v1/banks/{bank}/content/upload", files={"file": ("p.jpg", jpeg_bytes(photo))}, headers=admin
+    )
+    assert r.status_code == 201, r.text
+    variants = sum(s["signal_type"] == "pdq" and s["kind"] == "variant" for s in r.json()["signals"])
+    assert variants >= 10  # 7 dihedral + 4 centre crops (less any that coincide)
+
+    w, h = photo.size
+    cropped = photo.crop((w // 20, h // 20, w - w // 20, h - h // 20))  # 5% off each side
+    framed = ImageOps.expand(photo, border=(w // 10, h // 10), fill="white")  # a 10% white border
+    mirrored = ImageOps.mirror(photo)
+
+    def scan(image: Image.Image) -> dict[str, Any]:
+        r = client.post("/v1/scan", files={"file": ("q.jpg", jpeg_bytes(image, 80))}, headers=integrator)
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    for edit in (cropped, framed, mirrored):
+        assert wait_for(lambda edit=edit: scan(edit)["matched"])  # type: ignore[misc]
+    # A flat picture's PDQ hash is below the quality floor: it is neither banked nor looked up.
+    flat = Image.new("RGB", (300, 300), (120, 130, 140))
+    r = client.post(f"/v1/banks/{bank}/content/upload", files={"file": ("f.png", _png(flat))}, headers=admin)
+    assert r.status_code == 201 and {s["signal_type"] for s in r.json()["signals"]} == {"md5", "sha256"}
+    assert {h["signal_type"] for h in scan(flat)["hashes"]} == {"md5", "sha256"}
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()

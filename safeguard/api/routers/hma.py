@@ -28,6 +28,7 @@ from safeguard.banks.matcher import BankMatcher
 from safeguard.banks.matching import READY_WAIT_S, match_signal
 from safeguard.banks.models import Bank
 from safeguard.errors import InvalidInput, MalformedInput
+from safeguard.media import HashOptions
 
 router = APIRouter(tags=["hma"])
 integrators = require_roles(Role.integrator)
@@ -52,8 +53,9 @@ def _hash_upload(photo: UploadFile | None, video: UploadFile | None) -> dict[str
         raise MalformedInput("upload exactly one file, in a form field named photo or video")
     upload = photo or video
     assert upload is not None
-    hashes = media.hashes_to_query(upload.file.read(), is_video=video is not None)
-    return {h.signal_type: h.value for h in hashes}
+    # HMA answers with the plain hash of each type, whatever its quality (its lookup applies the floor).
+    result = media.hash_upload(upload.file.read(), HashOptions.for_query())
+    return {s.signal_type: s.hash for s in result.signals if s.variant is None}
 
 
 class HmaBank(BaseModel):
