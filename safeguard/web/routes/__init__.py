@@ -2,6 +2,13 @@
 
 from fastapi import APIRouter
 
-from safeguard.web.routes import admin, auth, banks, review, webhooks
+from safeguard.web.routes import admin, auth, banks, figures, review, webhooks
 
-ROUTERS: list[APIRouter] = [auth.router, review.router, banks.router, webhooks.router, admin.router]
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    review.router,
+    banks.router,
+    figures.router,
+    webhooks.router,
+    admin.router,
+]
