@@ -56,10 +56,15 @@ def figures_page(
     period: Period = Period.financial_year,
     area: Area = None,
 ) -> Response:
-    year = label_of(datetime.now(UTC), Period.financial_year)
-    start = start_of(year, Period.financial_year)
     with db.read_session() as session:
         figures = service.figures(session, metric, period, area=area or None)
+        # The funnel follows the financial year being compared, else the current one.
+        compared = figures.comparison.label if figures.comparison else None
+        if period is Period.financial_year and compared is not None:
+            year = compared
+        else:
+            year = label_of(datetime.now(UTC), Period.financial_year)
+        start = start_of(year, Period.financial_year)
         funnel = service.funnel_for(session, start, start.replace(year=start.year + 1))
     summary = figures.comparison.describe(metric.replace("_", " ")) if figures.comparison else None
     context = {
