@@ -2,13 +2,14 @@
 
 from fastapi import APIRouter
 
-from safeguard.web.routes import admin, auth, banks, figures, review, webhooks
+from safeguard.web.routes import admin, auth, banks, figures, packages, review, webhooks
 
 ROUTERS: list[APIRouter] = [
     auth.router,
     review.router,
     banks.router,
     figures.router,
+    packages.router,
     webhooks.router,
     admin.router,
 ]

@@ -17,7 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from safeguard.auth import Role
 from safeguard.stats import service
-from safeguard.stats.export import to_csv
+from safeguard.stats.export import to_csv, to_json
 from safeguard.stats.funnel import STAGES
 from safeguard.stats.periods import Period, label_of, start_of
 from safeguard.store.db import Database
@@ -29,6 +29,7 @@ analysts = page(Role.analyst)
 
 Metric = Literal["referrals", "packages", "actioned", "apprehended", "charged", "children_safeguarded"]
 Area = Annotated[str | None, Query(max_length=100)]
+FinancialYear = Annotated[str | None, Query(max_length=7, description="e.g. 2024/25; default: the current")]
 
 
 def _chart_data_uri(figures: service.Figures) -> str | None:
@@ -99,15 +100,51 @@ def figures_csv(
     )
 
 
+@router.get("/figures.json")
+def figures_json(
+    viewer: Annotated[Viewer, Depends(analysts)],
+    db: Annotated[Database, Depends(get_db)],
+    metric: Metric = "referrals",
+    period: Period = Period.financial_year,
+    area: Area = None,
+) -> Response:
+    with db.read_session() as session:
+        figures = service.figures(session, metric, period, area=area or None)
+    return Response(
+        to_json(figures.to_json()),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{metric}-{period.value}.json"'},
+    )
+
+
+def _funnel_rows(db: Database, year: str | None) -> list[dict[str, object]]:
+    year = year or label_of(datetime.now(UTC), Period.financial_year)
+    start = start_of(year, Period.financial_year)
+    with db.read_session() as session:
+        return [r.to_json() for r in service.funnel_for(session, start, start.replace(year=start.year + 1))]
+
+
+@router.get("/funnel.json")
+def funnel_json(
+    viewer: Annotated[Viewer, Depends(analysts)],
+    db: Annotated[Database, Depends(get_db)],
+    year: FinancialYear = None,
+) -> Response:
+    return Response(
+        to_json(_funnel_rows(db, year)),
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="funnel.json"'},
+    )
+
+
 @router.get("/funnel.csv")
 def funnel_csv(
-    viewer: Annotated[Viewer, Depends(analysts)], db: Annotated[Database, Depends(get_db)]
+    viewer: Annotated[Viewer, Depends(analysts)],
+    db: Annotated[Database, Depends(get_db)],
+    year: FinancialYear = None,
 ) -> Response:
-    start = start_of(label_of(datetime.now(UTC), Period.financial_year), Period.financial_year)
-    with db.read_session() as session:
-        rows = service.funnel_for(session, start, start.replace(year=start.year + 1))
     return PlainTextResponse(
-        to_csv([r.to_json() for r in rows], ["area", *STAGES]),
+        to_csv(_funnel_rows(db, year), ["area", *STAGES]),
         media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="funnel.csv"'},
     )
