@@ -3,11 +3,13 @@
 Phases (each bounded in time and count):
 1. **in-process, one core**: the first ``--messages`` messages of ``../shared/data/grooming`` (Perverted-
    Justice and NPS chats, in conversation order) fed to :class:`StreamingScorer` one message at a time (what
-   the API does per message), then in batches of ``--batch``. Baseline in the same run: the text
-   normalisation alone (``normalise.fold``), the least any scorer must do per message.
-2. **API**: a real ``safeguard serve --workers 2`` on loopback (SQLite, temporary home); ``--clients``
-   threads each post single messages of their own conversations to ``POST /v1/conversations/{id}/messages``
-   for ``--duration`` seconds (keep-alive). Baseline in the same run: ``GET /health`` with the same clients.
+   the API does per message), then in batches of ``--batch``. Baselines in the same run: the text
+   normalisation alone (``normalise.fold``), the least any scorer must do per message; and the issue's
+   reference model (word + character TF-IDF, logistic regression) predicting the same messages.
+2. **API**: a real ``safeguard serve --workers 2`` on loopback (a SQLite file in a temporary home, or a
+   fresh database on ``--postgres``); ``--clients`` threads each post single messages of their own
+   conversations to ``POST /v1/conversations/{id}/messages`` for ``--duration`` seconds (keep-alive), then
+   batches of ``--api-batch`` messages. Baseline in the same run: ``GET /health`` with the same clients.
 
 Run under the shared lock: ``flock /tmp/safeguard-bench.lock .venv/bin/python bench/text.py``. Loopback
 only. Other work may share the machine (2 cores): the load average is printed first.
@@ -39,18 +41,49 @@ DATA = REPO.parent / "shared" / "data" / "grooming"
 CLI = [sys.executable, "-m", "safeguard.cli.main"]
 
 
-def load_messages(limit: int) -> list[Any]:
+def load_messages(limit: int) -> tuple[list[Any], list[int]]:
+    """The first ``limit`` messages, and for each whether its author is a labelled groomer."""
     from safeguard.text.loaders import load_directory
 
-    messages = []
+    messages, labels = [], []
     for conversation in load_directory(DATA):
         messages.extend(conversation.messages)
+        labels.extend(int(m.author_id in conversation.groomers) for m in conversation.messages)
         if len(messages) >= limit:
             break
-    return messages[:limit]
+    return messages[:limit], labels[:limit]
 
 
-def in_process(messages: list[Any], batch: int) -> None:
+def tfidf_baseline(messages: list[Any], labels: list[int], batch: int) -> tuple[float, float]:
+    """Messages/s of the issue's reference model (word + character TF-IDF, logistic regression; the
+    vectorisers of ``safeguard/text/baseline.py``) predicting each message alone and in batches. It is
+    fitted here on these messages (their author's label) only so that it has real vocabularies."""
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    from safeguard.text.baseline import _vectorisers
+
+    texts = [m.text for m in messages]
+    words, chars = _vectorisers()
+    x = sparse.hstack([words.fit_transform(texts), chars.fit_transform(texts)]).tocsr()
+    model = LogisticRegression(C=10.0, max_iter=200, class_weight="balanced").fit(x, labels)
+
+    def predict(part: list[str]) -> None:
+        model.predict_proba(sparse.hstack([words.transform(part), chars.transform(part)]).tocsr())
+
+    sample = texts[:5_000]  # one at a time is slow: time a sample
+    started = time.perf_counter()
+    for text in sample:
+        predict([text])
+    single = len(sample) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for start in range(0, len(texts), batch):
+        predict(texts[start : start + batch])
+    batched = len(texts) / (time.perf_counter() - started)
+    return single, batched
+
+
+def in_process(messages: list[Any], labels: list[int], batch: int) -> None:
     from safeguard.text.normalise import fold
     from safeguard.text.scorer import StreamingScorer
     from safeguard.text.state import ConversationState
@@ -78,6 +111,7 @@ def in_process(messages: list[Any], batch: int) -> None:
         scorer.score_messages(states, messages[start : start + batch])
     batched = time.perf_counter() - started
 
+    tfidf_single, tfidf_batched = tfidf_baseline(messages, labels, batch)
     n = len(messages)
     print(f"1. in-process, one core, {n:,} messages of {len(states):,} conversations")
     print(f"  baseline, text normalisation only: {n / baseline:,.0f} messages/s")
@@ -86,6 +120,11 @@ def in_process(messages: list[Any], batch: int) -> None:
         f"({single / baseline:.1f}x the baseline's time; target >= 20,000/s)"
     )
     print(f"  streaming scorer, batches of {batch:,}: {n / batched:,.0f} messages/s")
+    print(
+        f"  baseline, TF-IDF words + characters and logistic regression (no state, no reasons): "
+        f"{tfidf_single:,.0f} messages/s one at a time, {tfidf_batched:,.0f} in batches of {batch:,}; "
+        f"the streaming scorer is {n / single / tfidf_single:.2f}x / {n / batched / tfidf_batched:.2f}x"
+    )
     sizes = [len(s.authors) for s in states.values()]
     print(f"  state kept: {len(states):,} conversations, {sum(sizes):,} authors (bounded per author)")
 
@@ -99,7 +138,7 @@ def free_port() -> int:
 
 
 def load(
-    port: int, key: str, texts: list[str], duration: float, clients: int, health: bool
+    port: int, key: str, texts: list[str], duration: float, clients: int, health: bool, batch: int = 1
 ) -> dict[str, float]:
     deadline = time.monotonic() + duration
     latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -116,8 +155,9 @@ def load(
                 method, path, body = "GET", "/health", None
             else:
                 # Each client talks in its own conversations, 200 messages each, two authors taking turns.
-                method, path = "POST", f"/v1/conversations/bench-{i}-{n // 200}/messages"
-                body = json.dumps({"author": f"a{n % 2}", "text": next(source)}).encode()
+                method, path = "POST", f"/v1/conversations/bench-{i}-{n * batch // 200}/messages"
+                items = [{"author": f"a{j % 2}", "text": next(source)} for j in range(batch)]
+                body = json.dumps(items[0] if batch == 1 else {"messages": items}).encode()
             started = time.perf_counter()
             try:
                 conn.request(method, path, body=body, headers=headers)
@@ -149,14 +189,32 @@ def load(
     }
 
 
-def api(texts: list[str], duration: float, clients: int, workers: int) -> None:
+def database_url(postgres: str | None, home: Path) -> str:
+    """A fresh database: a file in ``home``, or a new database on the PostgreSQL server ``postgres``."""
+    if not postgres:
+        return f"sqlite:///{home / 'safeguard.db'}"
+    from sqlalchemy import create_engine, make_url, text
+
+    name = "safeguard_bench_text"
+    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(postgres).set(database=name).render_as_string(hide_password=False)
+
+
+def api(
+    texts: list[str], duration: float, clients: int, workers: int, postgres: str | None, api_batch: int
+) -> None:
     from safeguard.auth import Actor, Role
     from safeguard.auth import service as keys
     from safeguard.store.db import Database
     from safeguard.store.migrate import upgrade
 
     home = Path(tempfile.mkdtemp(prefix="safeguard-text-bench-"))
-    url = f"sqlite:///{home / 'safeguard.db'}"
+    url = database_url(postgres, home)
+    backend = "PostgreSQL" if postgres else "SQLite"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
     env |= {"SAFEGUARD_HOME": str(home), "SAFEGUARD_DATABASE_URL": url, "SAFEGUARD_LOG_LEVEL": "WARNING"}
     db = Database(url)
@@ -185,7 +243,7 @@ def api(texts: list[str], duration: float, clients: int, workers: int) -> None:
                 time.sleep(0.2)
         # Warm every worker: the first message loads the model.
         load(port, key, texts[:50], 3.0, clients, health=False)
-        print(f"2. API: safeguard serve --workers {workers} (SQLite), {clients} client threads")
+        print(f"2. API: safeguard serve --workers {workers} ({backend}), {clients} client threads")
         base = load(port, key, texts, 10.0, clients, health=True)
         print(
             f"  baseline GET /health, 10 s: {base['rps']:,.0f} req/s, p50 {base['p50_ms']:.2f} ms, "
@@ -197,6 +255,14 @@ def api(texts: list[str], duration: float, clients: int, workers: int) -> None:
             f"p50 {got['p50_ms']:.2f} ms, p99 {got['p99_ms']:.2f} ms (target <= 10 ms), "
             f"errors {got['errors']:.0f} ({got['rps'] / base['rps']:.2f}x the /health rate)"
         )
+        if api_batch > 1:
+            got = load(port, key, texts, duration, clients, health=False, batch=api_batch)
+            print(
+                f"  POST batches of {api_batch} messages, {duration:.0f} s: "
+                f"{got['rps'] * api_batch:,.0f} messages/s; per request p50 {got['p50_ms']:.2f} ms, "
+                f"p99 {got['p99_ms']:.2f} ms = per message p50 {got['p50_ms'] / api_batch:.2f} ms, "
+                f"p99 {got['p99_ms'] / api_batch:.2f} ms, errors {got['errors']:.0f}"
+            )
     finally:
         server.terminate()
         try:
@@ -215,16 +281,18 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--api-batch", type=int, default=20, help="also post batches of this many (1: no)")
+    parser.add_argument("--postgres", help="admin URL of a PostgreSQL server (default: a SQLite file)")
     parser.add_argument("--skip-api", action="store_true")
     args = parser.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"{DATA} not found: the benchmark reads the shared grooming data")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (shared with other work)")
-    messages = load_messages(args.messages)
+    messages, labels = load_messages(args.messages)
     texts = [m.text for m in messages if m.text.strip()][:20_000]
     if not args.skip_api:  # before phase 1 pins this process to one core
-        api(texts, args.duration, args.clients, args.workers)
-    in_process(messages, args.batch)
+        api(texts, args.duration, args.clients, args.workers, args.postgres, args.api_batch)
+    in_process(messages, labels, args.batch)
 
 
 if __name__ == "__main__":
