@@ -43,6 +43,9 @@ def webhook(stack: Stack) -> dict[str, Any]:
     return stack.api("POST", "/v1/webhooks", {"url": url, "events": ["decision.made"]})
 
 
+UNREVEALED = "() => getComputedStyle(document.querySelector('.media-frame img')).filter !== 'none'"
+
+
 def shot(page: Any, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
@@ -116,6 +119,11 @@ def test_moderator_claims_reveals_and_decides_with_the_keyboard(
 
     item = page.locator("#media-1")
     item.get_by_role("button", name="Show partly").click()
+    # The click's handler changes the class; wait for the style to follow before reading it.
+    page.wait_for_function(
+        "(before) => getComputedStyle(document.querySelector('.media-frame img')).filter !== before",
+        arg=blurred,
+    )
     partial = media_filter(page)
     assert "blur(" in partial and partial != blurred and "grayscale(1)" in partial
     item.get_by_role("button", name="Reveal").click()
@@ -123,6 +131,7 @@ def test_moderator_claims_reveals_and_decides_with_the_keyboard(
         "() => getComputedStyle(document.querySelector('.media-frame img')).filter === 'none'"
     )
     item.get_by_role("button", name="Reveal").click()  # toggles back
+    page.wait_for_function(UNREVEALED)
     assert "blur(" in media_filter(page)
     hold = item.get_by_role("button", name="Hold to peek")
     hold.hover()
@@ -131,6 +140,7 @@ def test_moderator_claims_reveals_and_decides_with_the_keyboard(
         "() => getComputedStyle(document.querySelector('.media-frame img')).filter === 'none'"
     )
     page.mouse.up()
+    page.wait_for_function(UNREVEALED)
     assert "blur(" in media_filter(page)
 
     page.keyboard.press("1")  # label A1
