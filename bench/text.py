@@ -9,7 +9,12 @@ Phases (each bounded in time and count):
 2. **API**: a real ``safeguard serve --workers 2`` on loopback (a SQLite file in a temporary home, or a
    fresh database on ``--postgres``); ``--clients`` threads each post single messages of their own
    conversations to ``POST /v1/conversations/{id}/messages`` for ``--duration`` seconds (keep-alive), then
-   batches of ``--api-batch`` messages. Baseline in the same run: ``GET /health`` with the same clients.
+   batches of ``--api-batch`` messages (closed loop: each client sends its next request when the last one
+   is answered, so this is the saturation throughput, and its latency is mostly time spent queueing).
+   Then an **open-loop** phase: single messages arriving at a fixed rate (``--rate``; by default half the
+   closed-loop rate just measured, i.e. the server at 50% load) from a pool of senders, each latency
+   measured from the message's scheduled arrival (a late sender counts against the server, so the
+   figure does not hide queueing). Baseline in the same run: ``GET /health`` with the same clients.
 
 Run under the shared lock: ``flock /tmp/safeguard-bench.lock .venv/bin/python bench/text.py``. Loopback
 only. Other work may share the machine (2 cores): the load average is printed first.
@@ -189,6 +194,55 @@ def load(
     }
 
 
+def load_open(
+    port: int, key: str, texts: list[str], duration: float, rate: float, senders: int = 32
+) -> dict[str, float]:
+    """Single messages arriving every ``1/rate`` s for ``duration`` s; latency from the scheduled arrival."""
+    count = max(1, int(duration * rate))
+    start = time.perf_counter() + 0.2
+    latencies: list[list[float]] = [[] for _ in range(senders)]
+    errors = [0] * senders
+
+    def sender(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        source = itertools.cycle(texts[i::senders] or texts)
+        for n, arrival in enumerate(range(i, count, senders)):
+            scheduled = start + arrival / rate
+            wait = scheduled - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            body = json.dumps({"author": f"a{n % 2}", "text": next(source)}).encode()
+            try:
+                conn.request("POST", f"/v1/conversations/open-{i}-{n // 200}/messages", body, headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status >= 400:
+                    errors[i] += 1
+            except (OSError, http.client.HTTPException):
+                errors[i] += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            latencies[i].append(time.perf_counter() - scheduled)
+        conn.close()
+
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(senders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    every = sorted(x for per in latencies for x in per)
+    return {
+        "requests": len(every),
+        "rps": len(every) / elapsed,
+        "p50_ms": statistics.median(every) * 1000,
+        "p99_ms": every[int(0.99 * (len(every) - 1))] * 1000,
+        "max_ms": every[-1] * 1000,
+        "errors": sum(errors),
+    }
+
+
 def database_url(postgres: str | None, home: Path) -> str:
     """A fresh database: a file in ``home``, or a new database on the PostgreSQL server ``postgres``."""
     if not postgres:
@@ -205,7 +259,13 @@ def database_url(postgres: str | None, home: Path) -> str:
 
 
 def api(
-    texts: list[str], duration: float, clients: int, workers: int, postgres: str | None, api_batch: int
+    texts: list[str],
+    duration: float,
+    clients: int,
+    workers: int,
+    postgres: str | None,
+    api_batch: int,
+    rate: float | None,
 ) -> None:
     from safeguard.auth import Actor, Role
     from safeguard.auth import service as keys
@@ -250,10 +310,12 @@ def api(
             f"p99 {base['p99_ms']:.2f} ms, errors {base['errors']}"
         )
         got = load(port, key, texts, duration, clients, health=False)
+        closed_rate = got["rps"]
         print(
-            f"  POST /v1/conversations/{{id}}/messages, {duration:.0f} s: {got['rps']:,.0f} messages/s, "
-            f"p50 {got['p50_ms']:.2f} ms, p99 {got['p99_ms']:.2f} ms (target <= 10 ms), "
-            f"errors {got['errors']:.0f} ({got['rps'] / base['rps']:.2f}x the /health rate)"
+            f"  POST /v1/conversations/{{id}}/messages, {duration:.0f} s, closed loop (saturation): "
+            f"{got['rps']:,.0f} messages/s, p50 {got['p50_ms']:.2f} ms, p99 {got['p99_ms']:.2f} ms "
+            f"(target <= 10 ms), errors {got['errors']:.0f} "
+            f"({got['rps'] / base['rps']:.2f}x the /health rate)"
         )
         if api_batch > 1:
             got = load(port, key, texts, duration, clients, health=False, batch=api_batch)
@@ -263,6 +325,15 @@ def api(
                 f"p99 {got['p99_ms']:.2f} ms = per message p50 {got['p50_ms'] / api_batch:.2f} ms, "
                 f"p99 {got['p99_ms'] / api_batch:.2f} ms, errors {got['errors']:.0f}"
             )
+        fixed = rate or round(closed_rate / 2)
+        got = load_open(port, key, texts, duration, fixed)
+        print(
+            f"  POST single messages, open loop at {fixed:,.0f} messages/s "
+            f"({'--rate' if rate else 'half the closed-loop rate'}, {fixed / closed_rate:.0%} of it), "
+            f"{duration:.0f} s: {got['rps']:,.0f} messages/s, from scheduled arrival p50 "
+            f"{got['p50_ms']:.2f} ms, p99 {got['p99_ms']:.2f} ms (target <= 10 ms), "
+            f"max {got['max_ms']:.0f} ms, errors {got['errors']:.0f}"
+        )
     finally:
         server.terminate()
         try:
@@ -283,7 +354,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--api-batch", type=int, default=20, help="also post batches of this many (1: no)")
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server (default: a SQLite file)")
+    parser.add_argument("--rate", type=float, help="open-loop arrival rate (default: half the closed loop's)")
     parser.add_argument("--skip-api", action="store_true")
+    parser.add_argument("--skip-in-process", action="store_true")
     args = parser.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"{DATA} not found: the benchmark reads the shared grooming data")
@@ -291,8 +364,9 @@ def main() -> None:
     messages, labels = load_messages(args.messages)
     texts = [m.text for m in messages if m.text.strip()][:20_000]
     if not args.skip_api:  # before phase 1 pins this process to one core
-        api(texts, args.duration, args.clients, args.workers, args.postgres, args.api_batch)
-    in_process(messages, labels, args.batch)
+        api(texts, args.duration, args.clients, args.workers, args.postgres, args.api_batch, args.rate)
+    if not args.skip_in_process:
+        in_process(messages, labels, args.batch)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 
 from safeguard.banks.models import BankChange, BankCheckpoint
 from safeguard.store.base import utcnow
+from safeguard.store.bulk import insert_rows
 
 CHECKPOINT_ID = 1
 OPS = ("add", "remove", "disable", "enable", "bank")
 _SESSION_KEY = "safeguard.banks.change_writer"
+_CHANGE_COLUMNS = ("seq", "op", "bank_id", "content_id", "signal_id", "at")
 
 
 class ChangeWriter:
@@ -37,36 +39,28 @@ class ChangeWriter:
             select(BankCheckpoint.seq).where(BankCheckpoint.id == CHECKPOINT_ID).with_for_update()
         )
         self.seq: int = int(locked or 0)
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[tuple[int, str, int, int | None, int | None]] = []
 
     def log(self, op: str, bank_id: int, content_id: int | None = None, signal_id: int | None = None) -> int:
         self.seq += 1
-        self._pending.append(
-            {"seq": self.seq, "op": op, "bank_id": bank_id, "content_id": content_id, "signal_id": signal_id}
-        )
+        self._pending.append((self.seq, op, bank_id, content_id, signal_id))
         return self.seq
 
     def log_many(self, op: str, bank_id: int, rows: Sequence[tuple[int, int]]) -> int:
         """Log ``op`` for many (content_id, signal_id) pairs; returns the last sequence number."""
-        for content_id, signal_id in rows:
-            self.seq += 1
-            self._pending.append(
-                {
-                    "seq": self.seq,
-                    "op": op,
-                    "bank_id": bank_id,
-                    "content_id": content_id,
-                    "signal_id": signal_id,
-                }
-            )
+        first = self.seq + 1
+        self._pending.extend(
+            (seq, op, bank_id, content_id, signal_id)
+            for seq, (content_id, signal_id) in enumerate(rows, start=first)
+        )
+        self.seq += len(rows)
         return self.seq
 
     def flush(self) -> int:
         if self._pending:
             at = utcnow()
-            for row in self._pending:
-                row["at"] = at
-            self.session.execute(cast(Table, BankChange.__table__).insert(), self._pending)
+            table = cast(Table, BankChange.__table__)
+            insert_rows(self.session, table, _CHANGE_COLUMNS, [(*row, at) for row in self._pending])
             self._pending = []
             self.session.execute(
                 update(BankCheckpoint).where(BankCheckpoint.id == CHECKPOINT_ID).values(seq=self.seq)
@@ -101,27 +95,38 @@ class ChangeRow:
     kind: str | None
 
 
+ChangeTuple = tuple[int, str, int, int | None, int | None, str | None, str | None, str | None]
+
+_CHANGES_SQL = (
+    "SELECT c.seq, c.op, c.bank_id, c.content_id, c.signal_id, s.signal_type, s.value, s.kind"
+    " FROM bank_changes c LEFT OUTER JOIN bank_signals s ON s.id = c.signal_id"
+    " WHERE c.seq > {p}{bank} ORDER BY c.seq LIMIT {p}"
+)
+
+
+def change_tuples_since(
+    session: Session, since: int, limit: int, bank_id: int | None = None
+) -> list[ChangeTuple]:
+    """Changes with ``seq > since`` in order, as plain tuples in :class:`ChangeRow`'s field order.
+
+    Read through the driver's own cursor: every worker replays every change, and SQLAlchemy's result
+    processing was most of the read (100k changes on SQLite: 0.50 s through Core, 0.19 s this way,
+    measured in one process; see docs/performance.md).
+    """
+    connection = session.connection()
+    placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    by_bank = bank_id is not None
+    sql = _CHANGES_SQL.format(p=placeholder, bank=f" AND c.bank_id = {placeholder}" if by_bank else "")
+    params = (since, bank_id, limit) if by_bank else (since, limit)
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        rows: list[ChangeTuple] = cursor.fetchall()
+    finally:
+        cursor.close()
+    return rows
+
+
 def changes_since(session: Session, since: int, limit: int, bank_id: int | None = None) -> list[ChangeRow]:
     """Changes with ``seq > since`` in order, with the signal each one concerns."""
-    from safeguard.banks.models import BankSignal
-
-    query = (
-        select(
-            BankChange.seq,
-            BankChange.op,
-            BankChange.bank_id,
-            BankChange.content_id,
-            BankChange.signal_id,
-            BankSignal.signal_type,
-            BankSignal.value,
-            BankSignal.kind,
-        )
-        .outerjoin(BankSignal, BankSignal.id == BankChange.signal_id)
-        .where(BankChange.seq > since)
-        .order_by(BankChange.seq)
-        .limit(limit)
-    )
-    if bank_id is not None:
-        query = query.where(BankChange.bank_id == bank_id)
-    # Core execution and fetchall, not ORM row loading: the matcher reads 100k changes about 2x faster.
-    return [ChangeRow(*row) for row in session.connection().execute(query).all()]
+    return [ChangeRow(*row) for row in change_tuples_since(session, since, limit, bank_id)]

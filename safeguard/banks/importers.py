@@ -3,6 +3,8 @@
 Formats (one content item per line; blank lines and lines starting with ``#`` are skipped):
 
 - ``csv`` / ``tsv``: ``signal_type,hash[,label...]`` (an optional header line starting ``signal_type``).
+  A ``vpdq`` hash (a JSON list of ``"pdq,quality,timestamp"`` strings) is one field, quoted as RFC 4180
+  says since it holds commas and double quotes: ``vpdq,"[""<pdq>,100,0.0"", ...]",A1``.
 - ``jsonl``: ``{"signal_type": "pdq", "hash": "...", "labels": [...], "external_ids": {...}, "source": "...",
   "notes": "..."}``, or ``"signals": [{"signal_type", "hash", "kind"}]`` for several signals of one item
   (the shape ``export`` writes).
@@ -34,12 +36,16 @@ from safeguard.banks import changes
 from safeguard.banks.errors import ImportRejected
 from safeguard.banks.models import Bank, BankContent, BankSignal
 from safeguard.banks.service import ContentMeta, SignalIn, check_meta, normalize_signals
+from safeguard.banks.signals import VPDQ, VPDQ_MAX_CHARS, signal_key
 from safeguard.errors import SafeguardError
 from safeguard.store.base import utcnow
+from safeguard.store.bulk import insert_rows
 
 FORMATS = ("csv", "tsv", "jsonl", "hma")
 BATCH = 5_000
-MAX_LINE_CHARS = 100_000
+# A batch is also written once its hashes add up to this many characters (vPDQ strings are long).
+BATCH_CHARS = 32_000_000
+MAX_LINE_CHARS = VPDQ_MAX_CHARS + 100_000
 
 
 @dataclass(slots=True)
@@ -66,6 +72,8 @@ def _reject(line: int, message: str) -> ImportRejected:
 
 
 def _parse_delimited(stream: Iterable[str], delimiter: str) -> Iterator[Item]:
+    # A quoted vPDQ field is longer than the csv module's default field limit (128 kB).
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_CHARS))
     reader = csv.reader(stream, delimiter=delimiter)
     for row in reader:
         line = reader.line_num
@@ -155,7 +163,10 @@ def parse(stream: Iterable[str], fmt: str) -> Iterator[Item]:
                 item.signals = normalize_signals(item.signals)
                 item.meta = check_meta(item.meta)
             except SafeguardError as exc:
-                raise _reject(item.line, exc.detail) from None
+                hint = ""
+                if fmt in ("csv", "tsv") and any(s.signal_type.strip().lower() == VPDQ for s in item.signals):
+                    hint = " (a vpdq hash is one field: quote it and double its inner quotes)"
+                raise _reject(item.line, exc.detail + hint) from None
             yield item
     except UnicodeDecodeError as exc:
         raise ImportRejected(f"the file is not UTF-8 text ({exc.reason}); nothing was imported") from None
@@ -184,12 +195,14 @@ def import_stream(
             digest.update(text.encode("utf-8", "surrogateescape"))
             yield text
 
+    batch_chars = 0
     for item in parse(counted(iter(stream)), fmt):
         batch.append(item)
+        batch_chars += sum(len(s.value) for s in item.signals)
         result.lines = item.line
-        if len(batch) >= BATCH:
+        if len(batch) >= BATCH or batch_chars >= BATCH_CHARS:
             _write_batch(session, bank, batch, writer, result, source)
-            batch = []
+            batch, batch_chars = [], 0
             if on_progress is not None:
                 on_progress(result.lines)
     if batch:
@@ -221,37 +234,42 @@ def _write_batch(
     by_type: dict[str, set[str]] = {}
     for item in batch:
         for s in item.signals:
-            by_type.setdefault(s.signal_type, set()).add(s.value)
-    present: set[tuple[str, str]] = set()
-    for st, values in by_type.items():
-        query = select(BankSignal.value).where(
-            BankSignal.bank_id == bank.id, BankSignal.signal_type == st, BankSignal.value.in_(values)
+            by_type.setdefault(s.signal_type, set()).add(signal_key(s.value))
+    present: set[tuple[str, str]] = set()  # (signal type, key)
+    for st, keys in by_type.items():
+        query = select(BankSignal.value_key).where(
+            BankSignal.bank_id == bank.id, BankSignal.signal_type == st, BankSignal.value_key.in_(keys)
         )
-        present.update((st, v) for v in session.scalars(query))
+        present.update((st, k) for k in session.scalars(query))
     now = utcnow()
-    content_rows: list[dict[str, Any]] = []
+    content_rows: list[tuple[Any, ...]] = []
     signal_groups: list[list[SignalIn]] = []
+    # One list / dict object per distinct value, so store.bulk converts each to JSON once per batch.
+    label_lists: dict[tuple[str, ...], list[str]] = {}
+    id_maps: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
     for item in batch:
         result.items += 1
-        new = [s for s in item.signals if (s.signal_type, s.value) not in present]
+        new = [s for s in item.signals if (s.signal_type, signal_key(s.value)) not in present]
         if not new:
             result.duplicates += 1
             continue
-        present.update((s.signal_type, s.value) for s in new)
+        present.update((s.signal_type, signal_key(s.value)) for s in new)
         signal_groups.append(new)
+        labels = tuple(item.meta.labels)
+        external = tuple((item.meta.external_ids or {}).items())
         content_rows.append(
-            {
-                "bank_id": bank.id,
-                "labels": list(item.meta.labels),
-                "source": item.meta.source or source,
-                "external_ids": dict(item.meta.external_ids or {}),
-                "notes": item.meta.notes,
-                "enabled": True,
-                "disabled_reason": None,
-                "created_at": now,
-                "updated_at": now,
-                "removed_at": None,
-            }
+            (
+                bank.id,
+                label_lists.setdefault(labels, list(labels)),
+                item.meta.source or source,
+                id_maps.setdefault(external, dict(external)),
+                item.meta.notes,
+                True,
+                None,
+                now,
+                now,
+                None,
+            )
         )
     if not content_rows:
         return
@@ -260,36 +278,47 @@ def _write_batch(
     # 6 s for 50k lines on SQLite).
     first_content = _next_id(session, BankContent)
     content_ids = list(range(first_content, first_content + len(content_rows)))
-    for cid, row in zip(content_ids, content_rows, strict=True):
-        row["id"] = cid
-    session.execute(cast(Table, BankContent.__table__).insert(), content_rows)
+    insert_rows(
+        session,
+        cast(Table, BankContent.__table__),
+        _CONTENT_COLUMNS,
+        [(cid, *row) for cid, row in zip(content_ids, content_rows, strict=True)],
+    )
     first_signal = _next_id(session, BankSignal)
-    signal_rows: list[dict[str, Any]] = [
-        {
-            "content_id": cid,
-            "bank_id": bank.id,
-            "signal_type": s.signal_type,
-            "value": s.value,
-            "kind": s.kind,
-            "active": True,
-        }
+    signal_rows = [
+        (cid, bank.id, s.signal_type, s.value, signal_key(s.value), s.kind, True)
         for cid, group in zip(content_ids, signal_groups, strict=True)
         for s in group
     ]
     signal_ids = list(range(first_signal, first_signal + len(signal_rows)))
-    for sid, row in zip(signal_ids, signal_rows, strict=True):
-        row["id"] = sid
-    session.execute(cast(Table, BankSignal.__table__).insert(), signal_rows)
+    insert_rows(
+        session,
+        cast(Table, BankSignal.__table__),
+        _SIGNAL_COLUMNS,
+        [(sid, *row) for sid, row in zip(signal_ids, signal_rows, strict=True)],
+    )
     _advance_sequence(session, BankContent, content_ids[-1])
     _advance_sequence(session, BankSignal, signal_ids[-1])
-    writer.log_many(
-        "add",
-        bank.id,
-        [(row["content_id"], sid) for row, sid in zip(signal_rows, signal_ids, strict=True)],
-    )
+    writer.log_many("add", bank.id, [(row[0], sid) for row, sid in zip(signal_rows, signal_ids, strict=True)])
     writer.flush()
     result.added += len(content_rows)
     result.signals_added += len(signal_rows)
+
+
+_CONTENT_COLUMNS = (
+    "id",
+    "bank_id",
+    "labels",
+    "source",
+    "external_ids",
+    "notes",
+    "enabled",
+    "disabled_reason",
+    "created_at",
+    "updated_at",
+    "removed_at",
+)
+_SIGNAL_COLUMNS = ("id", "content_id", "bank_id", "signal_type", "value", "value_key", "kind", "active")
 
 
 def _next_id(session: Session, model: type[BankContent] | type[BankSignal]) -> int:

@@ -10,7 +10,6 @@ disabled signal is marked dead and skipped, and comes back to life if re-enabled
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
@@ -23,7 +22,8 @@ from sqlalchemy import select
 from safeguard.banks import changes
 from safeguard.banks.models import Bank, BankSignal
 from safeguard.banks.pdq_index import PdqIndex, hex_to_codes
-from safeguard.banks.signals import DISTANCE_TYPES, SIGNAL_TYPES
+from safeguard.banks.signals import DISTANCE_TYPES, SIGNAL_TYPES, VPDQ
+from safeguard.banks.vpdq_index import VpdqHit, VpdqTypeIndex
 from safeguard.store.db import Database
 
 log = logging.getLogger("safeguard.banks.matcher")
@@ -94,7 +94,8 @@ class _Entries:
         self.content_ids[first:end] = content_ids
         self.bank_ids[first:end] = bank_ids
         self.alive[first:end] = True
-        in_order = self.sorted_size == self.size and all(a < b for a, b in itertools.pairwise(signal_ids))
+        ids = self.signal_ids[first:end]
+        in_order = self.sorted_size == self.size and bool(np.all(ids[1:] > ids[:-1]))
         if in_order and (self.size == 0 or signal_ids[0] > int(self.signal_ids[self.size - 1])):
             self.sorted_size = end
         else:
@@ -136,6 +137,8 @@ class _TypeIndex:
             pos = np.minimum(np.searchsorted(sorted_ids, ids), e.sorted_size - 1)
             known = sorted_ids[pos] == ids
             e.alive[pos[known]] = True
+        if not e.out_of_order:
+            return [row for row, is_known in zip(rows, known.tolist(), strict=True) if not is_known]
         fresh = []
         for row, is_known in zip(rows, known.tolist(), strict=True):
             if is_known:
@@ -178,7 +181,9 @@ class BankMatcher:
         self.ready = threading.Event()
         self.last_refresh = 0.0
         self.error: str | None = None
-        self._indexes = {st: _TypeIndex(st) for st in SIGNAL_TYPES}
+        self._indexes: dict[str, _TypeIndex | VpdqTypeIndex] = {
+            st: VpdqTypeIndex() if st == VPDQ else _TypeIndex(st) for st in SIGNAL_TYPES
+        }
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -256,30 +261,14 @@ class BankMatcher:
         applied = 0
         while True:
             with self.db.read_session() as session:
-                rows = changes.changes_since(session, self.checkpoint, CHANGE_BATCH)
-                if any(r.op == "bank" for r in rows):
+                rows = changes.change_tuples_since(session, self.checkpoint, CHANGE_BATCH)
+                if any(row[1] == "bank" for row in rows):
                     self._reload_banks_in(session)
             if not rows:
                 break
-            adds: dict[str, list[tuple[int, int, int, str]]] = {}
             with self._lock:
-                for row in rows:
-                    if row.signal_type is None or row.signal_id is None or row.content_id is None:
-                        continue
-                    index = self._indexes.get(row.signal_type)
-                    if index is None or row.value is None:
-                        continue
-                    if row.op in ("add", "enable"):
-                        adds.setdefault(row.signal_type, []).append(
-                            (row.signal_id, row.content_id, row.bank_id, row.value)
-                        )
-                    else:
-                        pending = adds.pop(row.signal_type, [])
-                        index.add(pending)
-                        index.set_dead(row.signal_id)
-                for st, pending in adds.items():
-                    self._indexes[st].add(pending)
-            self.checkpoint = rows[-1].seq
+                self._apply(rows)
+            self.checkpoint = rows[-1][0]
             applied += len(rows)
             if len(rows) < CHANGE_BATCH:
                 break
@@ -287,6 +276,24 @@ class BankMatcher:
         # After every batch is applied (new hashes already match, from the delta), not between batches.
         self._rebuild_if_needed()
         return applied
+
+    def _apply(self, rows: list[changes.ChangeTuple]) -> None:
+        """Apply change rows in order: runs of adds go to an index in one call, before the next removal."""
+        adds: dict[str, list[tuple[int, int, int, str]]] = {}
+        indexes = self._indexes
+        for _seq, op, bank_id, content_id, signal_id, signal_type, value, _kind in rows:
+            if signal_type is None or signal_id is None or content_id is None or value is None:
+                continue  # a bank change
+            index = indexes.get(signal_type)
+            if index is None:
+                continue  # a signal type this matcher does not index
+            if op == "add" or op == "enable":
+                adds.setdefault(signal_type, []).append((signal_id, content_id, bank_id, value))
+            else:
+                index.add(adds.pop(signal_type, []))
+                index.set_dead(signal_id)
+        for signal_type, pending in adds.items():
+            indexes[signal_type].add(pending)
 
     def _rebuild_if_needed(self, *, wait: bool = False) -> None:
         # In its own thread and outside the lock: a rebuild works on a snapshot and swaps in, so queries
@@ -326,8 +333,20 @@ class BankMatcher:
     # Queries -------------------------------------------------------------------------------------------
 
     def query(self, signal_type: str, value: str, radius: int) -> list[Hit]:
-        with self._lock:
-            return self._indexes[signal_type].query(value, radius)
+        # No lock: a query must not wait while the refresh thread applies a large import (that wait was
+        # the p99 during imports). Safe because writers fill an _Entries position before the PDQ engine
+        # can return it, swap grown arrays in whole, and the engine publishes immutable snapshots.
+        index = self._indexes[signal_type]
+        assert isinstance(index, _TypeIndex), "vpdq is queried with query_vpdq"
+        return index.query(value, radius)
+
+    def query_vpdq(self, value: str, radius: int) -> list[VpdqHit]:
+        """Banked videos with a usable frame within ``radius`` bits of one of ``value``'s (to be scored).
+        No lock, as ``query``: the vPDQ index appends a video's bookkeeping before its frames reach the
+        engine, which publishes immutable snapshots."""
+        index = self._indexes[VPDQ]
+        assert isinstance(index, VpdqTypeIndex)
+        return index.query(value, radius)
 
     def sizes(self) -> dict[str, int]:
         with self._lock:

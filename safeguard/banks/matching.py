@@ -6,6 +6,12 @@ threshold, the bank's enabled ratio admits this query (a deterministic coin flip
 ``seed`` as HMA's lookup does), and the content item is neither disabled nor removed. Allowlist banks
 always take part (a ``banks=`` filter narrows only the other banks); if any allowlist bank matches, the
 other banks' matches are returned with ``suppressed_by_allowlist = true``.
+
+A ``vpdq`` query (a video) is scored per banked video as threatexchange's vpdq signal type scores it: its
+frames match within the bank's ``pdq_threshold``, and it counts when the share of the query's frames that
+match and the share of the banked video's frames that match reach ``VPDQ_QUERY_MATCH_PERCENT`` and
+``VPDQ_COMPARED_MATCH_PERCENT`` (80 and 0, as threatexchange). Its match carries both percentages, and
+``distance`` is the median distance of the matched query frames.
 """
 
 from __future__ import annotations
@@ -22,7 +28,16 @@ from sqlalchemy.orm import Session
 from safeguard.banks.errors import IndexNotReady
 from safeguard.banks.matcher import BankInfo, BankMatcher, Hit
 from safeguard.banks.models import BankContent
-from safeguard.banks.signals import DISTANCE_TYPES, PDQ_MAX_THRESHOLD, normalize_hash, normalize_signal_type
+from safeguard.banks.signals import (
+    DISTANCE_TYPES,
+    PDQ_MAX_THRESHOLD,
+    VPDQ,
+    VPDQ_COMPARED_MATCH_PERCENT,
+    VPDQ_QUERY_MATCH_PERCENT,
+    normalize_hash,
+    normalize_signal_type,
+)
+from safeguard.banks.vpdq_index import VpdqScore
 from safeguard.errors import InvalidInput
 
 READY_WAIT_S = 10.0
@@ -39,6 +54,9 @@ class Match:
     labels: list[str]
     external_ids: dict[str, Any]
     suppressed_by_allowlist: bool = False
+    # vpdq only: the share of the query's frames that matched, and of the banked video's frames.
+    query_match_percent: float | None = None
+    compared_match_percent: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +92,30 @@ def resolve_bank_filter(matcher: BankMatcher, names: Collection[str] | None) -> 
     return {by_name[n] for n in names}
 
 
+def _vpdq_rank(score: VpdqScore) -> tuple[float, float, int]:
+    return (-score.query_match_percent, -score.compared_match_percent, score.distance)
+
+
+def _scored_videos(matcher: BankMatcher, value: str, radius: int, scores: dict[int, VpdqScore]) -> list[Hit]:
+    """The banked videos that match ``value`` at their bank's threshold, one (the best-scoring signal: the
+    plain hash or a banked variant) per content item; fills ``scores`` by content id."""
+    chosen: dict[int, Hit] = {}
+    for video in matcher.query_vpdq(value, radius):
+        bank = matcher.banks.get(video.bank_id)
+        if bank is None:
+            continue
+        score = video.score(bank.pdq_threshold)
+        if score.query_match_percent < VPDQ_QUERY_MATCH_PERCENT:
+            continue
+        if score.compared_match_percent < VPDQ_COMPARED_MATCH_PERCENT:
+            continue
+        kept = scores.get(video.content_id)
+        if kept is None or _vpdq_rank(score) < _vpdq_rank(kept):
+            scores[video.content_id] = score
+            chosen[video.content_id] = Hit(video.signal_id, video.content_id, video.bank_id, score.distance)
+    return list(chosen.values())
+
+
 def _admits(bank: BankInfo | None, hit: Hit, signal_type: str, flip: float) -> bool:
     if bank is None or bank.deleted or not bank.enabled:
         return False
@@ -97,9 +139,13 @@ def match_signal(
         raise IndexNotReady("the match index is still loading; retry shortly")
     banks = matcher.banks
     live = [b for b in banks.values() if b.enabled and not b.deleted]
-    radius = max((b.pdq_threshold for b in live), default=0) if st in DISTANCE_TYPES else 0
-    hits = matcher.query(st, value, min(radius, PDQ_MAX_THRESHOLD))
+    radius = max((b.pdq_threshold for b in live), default=0) if st in DISTANCE_TYPES | {VPDQ} else 0
     flip = coinflip(st, value, seed)
+    scores: dict[int, VpdqScore] = {}
+    if st == VPDQ:
+        hits = _scored_videos(matcher, value, min(radius, PDQ_MAX_THRESHOLD), scores)
+    else:
+        hits = matcher.query(st, value, min(radius, PDQ_MAX_THRESHOLD))
     best: dict[int, Hit] = {}
     for hit in hits:
         bank = banks.get(hit.bank_id)
@@ -134,8 +180,21 @@ def match_signal(
             labels=list(labels or []),
             external_ids=dict(external or {}),
             suppressed_by_allowlist=allowlisted and not banks[h.bank_id].is_allowlist,
+            query_match_percent=scores[h.content_id].query_match_percent if h.content_id in scores else None,
+            compared_match_percent=(
+                scores[h.content_id].compared_match_percent if h.content_id in scores else None
+            ),
         )
         for h, labels, external in found
     ]
-    matches.sort(key=lambda m: (m.suppressed_by_allowlist, m.is_allowlist, m.distance, m.bank, m.content_id))
+    matches.sort(
+        key=lambda m: (
+            m.suppressed_by_allowlist,
+            m.is_allowlist,
+            -(m.query_match_percent or 0.0),
+            m.distance,
+            m.bank,
+            m.content_id,
+        )
+    )
     return SignalMatches(st, value, matches)

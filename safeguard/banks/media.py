@@ -2,23 +2,23 @@
 
 Hashing runs in the shared worker pool of ``safeguard.media`` (a time and a memory limit per item, so a
 hostile upload cannot hang or crash an API worker). The content's kind comes from its bytes, not from the
-caller: an image gets PDQ plus MD5 and SHA-256, a video ``video_md5`` plus MD5 and SHA-256, any other file
-MD5 and SHA-256.
+caller: an image gets PDQ plus MD5 and SHA-256, a video vPDQ (one PDQ hash per second of video, with
+each frame's quality and time) plus ``video_md5``, MD5 and SHA-256, any other file MD5 and SHA-256.
 
-- To **query**, the plain PDQ hash and the ``trimmed`` one (borders and letterboxing removed) when it
-  differs, so framed re-uploads match.
+- To **query**, the plain PDQ (or vPDQ) hash and the ``trimmed`` one (borders and letterboxing removed)
+  when it differs, so framed re-uploads match.
 - To **bank**, the query set plus the seven other dihedral hashes (rotated and mirrored re-uploads) and
-  centre crops (cropped re-uploads), stored as ``variant`` signals of the one content item
-  (``HashOptions.for_bank``; docs/media.md measures what each buys and costs).
+  centre crops (cropped re-uploads; for video, every frame cropped), stored as ``variant`` signals of the
+  one content item (``HashOptions.for_bank``; docs/media.md measures what each buys and costs).
 
 PDQ hashes under the quality floor (default 50, as HMA) are neither banked nor queried: flat pictures
-collide. ``vpdq`` is computed by ``safeguard.media`` but not held in banks yet, so video matches by digest.
+collide. A vPDQ hash none of whose frames reaches the floor is not banked either (it could never match).
 """
 
 from __future__ import annotations
 
 from safeguard.banks.service import SignalIn
-from safeguard.banks.signals import HEX_LENGTHS
+from safeguard.banks.signals import SIGNAL_TYPES
 from safeguard.errors import UnsupportedMedia
 from safeguard.media import HashOptions, HashResult, HashTask
 from safeguard.media.pool import shared_pool
@@ -37,7 +37,7 @@ def bankable(result: HashResult) -> list[SignalIn]:
     seen: set[tuple[str, str]] = set()
     for signal in sorted(result.signals, key=lambda s: s.variant is not None):
         key = (signal.signal_type, signal.hash)
-        if signal.signal_type not in HEX_LENGTHS or not signal.matchable or key in seen:
+        if signal.signal_type not in SIGNAL_TYPES or not signal.matchable or key in seen:
             continue
         seen.add(key)
         signals.append(SignalIn(*key, "primary" if signal.variant is None else "variant"))

@@ -57,18 +57,26 @@ class BankContent(Base):
 
 
 class BankSignal(Base):
-    """One hash of a content item. ``kind`` is ``primary`` or ``variant`` (extra hashes banked for recall)."""
+    """One hash of a content item. ``kind`` is ``primary`` or ``variant`` (extra hashes banked for recall).
+
+    ``value`` is the canonical hash (hex, or a vPDQ string of up to 2 MB); ``value_key`` is what the
+    uniqueness index holds: the value itself, or for a vPDQ string ``sha256:`` and its digest (PostgreSQL
+    cannot index values over about 2.7 kB). ``signals.signal_key`` computes it.
+    """
 
     __tablename__ = "bank_signals"
     __table_args__ = (
-        UniqueConstraint("bank_id", "signal_type", "value", name="uq_bank_signals_bank_id_signal_type_value"),
+        UniqueConstraint(
+            "bank_id", "signal_type", "value_key", name="uq_bank_signals_bank_id_signal_type_value_key"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BIGINT, primary_key=True)
     content_id: Mapped[int] = mapped_column(BIGINT, ForeignKey("bank_content.id"), index=True)
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"))
     signal_type: Mapped[str] = mapped_column(String(16))
-    value: Mapped[str] = mapped_column(String(128))
+    value: Mapped[str] = mapped_column(Text)
+    value_key: Mapped[str] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(16), default="primary")
     # False once the content is removed or disabled: such signals never match.
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -44,7 +44,7 @@ class PdqIndex:
             self._engine = EnginePdqIndex.from_arrays(np.ascontiguousarray(codes, dtype=np.uint8), positions)
         else:
             # Positions only grow, so every pair is new: skip the engine's duplicate lookups.
-            self._engine.add_new(np.ascontiguousarray(codes, dtype=np.uint8), positions.tolist())
+            self._engine.add_new(np.ascontiguousarray(codes, dtype=np.uint8), positions)
         self.size = first + n
         return first
 

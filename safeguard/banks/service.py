@@ -18,7 +18,16 @@ from safeguard.auth import Actor
 from safeguard.banks import changes
 from safeguard.banks.errors import BankExists, BankNotFound, ContentNotFound, InvalidSignal
 from safeguard.banks.models import DEFAULT_PDQ_THRESHOLD, Bank, BankContent, BankSignal
-from safeguard.banks.signals import PDQ_MAX_THRESHOLD, normalize_hash, normalize_signal_type
+from safeguard.banks.signals import (
+    PDQ_MAX_THRESHOLD,
+    VPDQ,
+    VPDQ_QUALITY_FLOOR,
+    normalize_hash,
+    normalize_signal_type,
+    parse_vpdq,
+    signal_key,
+    usable_frames,
+)
 from safeguard.errors import InvalidInput
 from safeguard.store.base import utcnow
 
@@ -226,6 +235,11 @@ def normalize_signals(signals: Iterable[SignalIn]) -> list[SignalIn]:
             raise InvalidSignal("signal kind is primary or variant", field=f"signals.{i}.kind")
         st = normalize_signal_type(signal.signal_type, field=f"signals.{i}.signal_type")
         value = normalize_hash(st, signal.value, field=f"signals.{i}.hash")
+        if st == VPDQ and not usable_frames(parse_vpdq(value)):
+            raise InvalidSignal(
+                f"the vpdq hash has no frame of quality >= {VPDQ_QUALITY_FLOOR}, so it could never match",
+                field=f"signals.{i}.hash",
+            )
         seen.setdefault((st, value), SignalIn(st, value, signal.kind))
     if not seen:
         raise InvalidSignal("no signals given", field="signals")
@@ -246,7 +260,7 @@ def add_content(
         (row.signal_type, row.value): row
         for row in session.scalars(
             select(BankSignal).where(
-                BankSignal.bank_id == bank.id, BankSignal.value.in_([s.value for s in wanted])
+                BankSignal.bank_id == bank.id, BankSignal.value_key.in_([signal_key(s.value) for s in wanted])
             )
         )
     }
@@ -267,7 +281,12 @@ def add_content(
     session.flush()
     rows = [
         BankSignal(
-            content_id=content.id, bank_id=bank.id, signal_type=s.signal_type, value=s.value, kind=s.kind
+            content_id=content.id,
+            bank_id=bank.id,
+            signal_type=s.signal_type,
+            value=s.value,
+            value_key=signal_key(s.value),
+            kind=s.kind,
         )
         for s in new
     ]
@@ -281,7 +300,11 @@ def add_content(
         "bank.content.add",
         "bank_content",
         str(content.id),
-        {"bank_id": bank.id, "signals": [(s.signal_type, s.value) for s in new], "labels": meta.labels},
+        {
+            "bank_id": bank.id,
+            "signals": [(s.signal_type, signal_key(s.value)) for s in new],
+            "labels": meta.labels,
+        },
     )
     return AddedContent(content=content, created=True, signals=rows)
 

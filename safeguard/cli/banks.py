@@ -42,6 +42,22 @@ def _format_of(path: Path, given: str | None) -> str:
     raise InvalidInput(f"cannot tell the format of {path.name}; pass --format csv|tsv|jsonl|hma")
 
 
+def _hash_arg(value: str) -> str:
+    """The hash itself, or with ``@path`` the contents of a file (a vpdq hash is too long to type)."""
+    if not value.startswith("@"):
+        return value
+    path = Path(value[1:])
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read the hash from {path}: {exc}", field="hash") from None
+
+
+HashArg = Annotated[
+    str, typer.Argument(help="The hash (hex; for vpdq the JSON frame list), or @FILE to read it from a file")
+]
+
+
 @app.command("create")
 def create(
     name: Annotated[str, typer.Argument(help="Bank name")],
@@ -147,8 +163,8 @@ def delete(bank: BankArg) -> None:
 @app.command("add-hash")
 def add_hash(
     bank: BankArg,
-    signal_type: Annotated[str, typer.Argument(help="pdq, md5, sha256 or video_md5")],
-    value: Annotated[str, typer.Argument(help="The hash (hex)")],
+    signal_type: Annotated[str, typer.Argument(help="pdq, md5, sha256, video_md5 or vpdq")],
+    value: HashArg,
     label: Labels = None,
     source: Annotated[str, typer.Option(help="Where the hash came from")] = "",
     external_id: Annotated[
@@ -160,9 +176,8 @@ def add_hash(
     db = open_db()
     with db.session() as session:
         meta = service.ContentMeta(tuple(label or []), source, external, "")
-        added = service.add_content(
-            session, Actor.cli(), _bank(session, bank), [service.SignalIn(signal_type, value)], meta
-        )
+        signal = service.SignalIn(signal_type, _hash_arg(value))
+        added = service.add_content(session, Actor.cli(), _bank(session, bank), [signal], meta)
         print(added.content.id)
     err_console.print("added" if added.created else "already in the bank")
 
@@ -297,6 +312,14 @@ def _print_matches(pairs: list[tuple[str, str]]) -> bool:
                             "labels": m.labels,
                             "external_ids": m.external_ids,
                             "suppressed_by_allowlist": m.suppressed_by_allowlist,
+                            **(
+                                {
+                                    "query_match_percent": m.query_match_percent,
+                                    "compared_match_percent": m.compared_match_percent,
+                                }
+                                if m.query_match_percent is not None
+                                else {}
+                            ),
                         }
                     )
                 )
@@ -304,9 +327,9 @@ def _print_matches(pairs: list[tuple[str, str]]) -> bool:
 
 
 @app.command("match")
-def match(signal_type: str, value: str) -> None:
+def match(signal_type: str, value: HashArg) -> None:
     """Match one hash against the banks (exit 0 on a match, 3 on none)."""
-    if not _print_matches([(signal_type, value)]):
+    if not _print_matches([(signal_type, _hash_arg(value))]):
         raise typer.Exit(3)
 
 

@@ -7,12 +7,18 @@ models so the integrator API accepts them as they are (``type`` tells them apart
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from safeguard.banks.errors import InvalidSignal
+from safeguard.banks.signals import VPDQ, VPDQ_MAX_CHARS, parse_vpdq
 
 Id = Annotated[str, Field(min_length=1, max_length=300)]
+MAX_HEX_HASH_CHARS = 4096
+_HEX = re.compile(r"[0-9a-fA-F]+")
 
 
 class Label(StrEnum):
@@ -78,9 +84,25 @@ class MediaMatchSignal(BaseModel):
     external_ids: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=20)
     content_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     query_hash: str | None = Field(
-        default=None, max_length=4096, pattern=r"^[0-9a-fA-F]+$", description="The upload's own hash."
+        default=None,
+        max_length=VPDQ_MAX_CHARS,
+        description="The upload's own hash: hex, or for vpdq its JSON list of frames (banked on confirm).",
     )
     reach: Reach = Field(default_factory=Reach)
+
+    @model_validator(mode="after")
+    def _query_hash_is_a_hash(self) -> MediaMatchSignal:
+        value = self.query_hash
+        if value is None:
+            return self
+        if self.signal_type == VPDQ:
+            try:
+                parse_vpdq(value, field="query_hash")
+            except InvalidSignal as exc:
+                raise ValueError(f"query_hash: {exc.detail}") from None
+        elif len(value) > MAX_HEX_HASH_CHARS or not _HEX.fullmatch(value):
+            raise ValueError(f"query_hash must be a hex hash of at most {MAX_HEX_HASH_CHARS} digits")
+        return self
 
 
 class GroomingAlertSignal(BaseModel):

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from safeguard.auth import Actor
 from safeguard.banks import service as banks
 from safeguard.banks.matching import SignalMatches
-from safeguard.banks.signals import DISTANCE_TYPES, PDQ_MAX_THRESHOLD
+from safeguard.banks.signals import DISTANCE_TYPES, PDQ_MAX_THRESHOLD, VPDQ
 from safeguard.review.banking import RecordingBankSink, media_of
 from safeguard.review.config import ReviewSettings
 from safeguard.review.flows import CaseResult, open_case
@@ -65,7 +65,8 @@ def signals_from_matches(
     signals = []
     for result, i in best.values():
         m = result.matches[i]
-        default = PDQ_MAX_THRESHOLD if m.signal_type in DISTANCE_TYPES else 0
+        # vPDQ's distance is its matched frames' median PDQ distance, held to the same frame threshold.
+        default = PDQ_MAX_THRESHOLD if m.signal_type in DISTANCE_TYPES or m.signal_type == VPDQ else 0
         signals.append(
             MediaMatchSignal(
                 content_id=content_id,

@@ -19,6 +19,11 @@ LIMITS = """\
   under 18 has been seen. This protects adults flirting with adults; it also means a groomer who never shows
   one of these is not flagged (about 1-2% of offenders here, and most of the short PAN 2012 excerpts, which
   start mid-conversation).
+- **Talking with someone who said they are a minor counts.** How many times the other participants of a
+  small conversation said they are under 18 is a risk feature (it is what tells the offenders from the decoys
+  who answer them, early). No benign adult talking with a child is in the training data, so an adult who
+  does (a tutor asking a 16-year-old for a photo of their notes and to meet at the library) can be flagged:
+  a moderator has to read it.
 - **Messages are matched in English chat spelling only.**
 - **Turn order.** The Perverted-Justice files keep each side in order but lose the order between the sides;
   training interleaves them by relative position.
@@ -75,7 +80,7 @@ def render(report: dict[str, Any], *, sha256: str, command: str) -> str:
         "",
         f"## Cross-validated figures ({cv['folds']} folds grouped by person and chat session)",
         "",
-        "Each fold is judged with a threshold chosen on the other folds.",
+        "Each fold is judged with a calibration and a threshold fitted on the other folds.",
         "",
         "| figure | value |",
         "|---|---|",

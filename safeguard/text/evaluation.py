@@ -123,8 +123,8 @@ def summarise(results: AuthorResults, half_penalty_messages: float | None = None
         half_penalty_messages = float(np.median(results.messages[label])) if label.any() else 90.0
     speed, p = espd_speed(latencies, half_penalty_messages)
     early = {
-        "median_messages_to_alert": float(np.median(latencies)) if len(latencies) else None,
-        "p90_messages_to_alert": float(np.percentile(latencies, 90)) if len(latencies) else None,
+        "median_messages_to_alert": round(float(np.median(latencies)), 1) if len(latencies) else None,
+        "p90_messages_to_alert": round(float(np.percentile(latencies, 90)), 1) if len(latencies) else None,
         "within_15_messages": float(
             np.mean((results.first_flag[label] > 0) & (results.first_flag[label] <= 15))
         )

@@ -7,6 +7,7 @@ the training text is stored in it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ import numpy as np
 from scipy import sparse
 from sklearn import config_context
 from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.utils import murmurhash3_32
 
 from safeguard.text.behaviours import BEHAVIOURS, Behaviour, Hit, detect
 from safeguard.text.normalise import normalise_for_features
@@ -61,6 +63,51 @@ def hash_messages(texts: Sequence[str], config: HashingConfig) -> sparse.csr_mat
     return matrix
 
 
+def hash_one(text: str, config: HashingConfig) -> tuple[np.ndarray, np.ndarray]:
+    """One message's row of :func:`hash_messages` without a sparse matrix: the bucket indices (sorted)
+    and their float32 values, the same numbers bit for bit.
+
+    What ``HashingVectorizer.transform`` does, step by step: signed 32-bit MurmurHash3 (seed 0) of each
+    n-gram's UTF-8 bytes; bucket ``abs(h) % n_features`` (``h = -2**31`` has no absolute value and goes to
+    ``(2**31 - 1 - (n_features - 1)) % n_features``); value +1 per occurrence (``alternate_sign=False``),
+    duplicates summed, indices sorted; then each value divided, in double precision, by the row's L2 norm
+    and stored as float32. For one message, with :func:`language_score_one`: 30 us instead of 276 us for
+    ``hash_messages([text])`` and the sparse product (same run, loaded development machine; scikit-learn's
+    checks and the sparse matrix cost more than the hashing itself). ``tests/text/test_fast_path.py`` holds it
+    to the vectoriser's output."""
+    n_features = config.n_features
+    counts: dict[int, int] = {}
+    for gram in _analysers(config)(text):
+        h = murmurhash3_32(gram, 0)
+        index = (2147483647 - (n_features - 1)) % n_features if h == -2147483648 else abs(h) % n_features
+        counts[index] = counts.get(index, 0) + 1
+    if not counts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    indices = sorted(counts)
+    norm = math.sqrt(sum(c * c for c in counts.values()))
+    # Python divides in double precision; the array rounds each quotient to float32, as scikit-learn does.
+    return np.array(indices, dtype=np.int64), np.array([counts[i] / norm for i in indices], dtype=np.float32)
+
+
+def language_score_one(indices: np.ndarray, values: np.ndarray, coef: np.ndarray, intercept: float) -> float:
+    """``hashed_row @ coef + intercept`` as scipy computes it for a float32 sparse row: products and their
+    running sum in float32, in index order (``cumsum`` adds strictly left to right), then float64."""
+    if len(indices) == 0:
+        return 0.0 + intercept
+    products = values * coef[indices]
+    return float(np.cumsum(products, dtype=np.float32)[-1]) + intercept
+
+
+_ANALYSERS: dict[int, Callable[[str], list[str]]] = {}
+
+
+def _analysers(config: HashingConfig) -> Callable[[str], list[str]]:
+    analyse = _ANALYSERS.get(config.ngram_max)
+    if analyse is None:
+        analyse = _ANALYSERS[config.ngram_max] = _word_ngrams(config.ngram_max)
+    return analyse
+
+
 @dataclass(slots=True)
 class MessageFeatures:
     """What the scorer needs from a batch of messages, one row per message."""
@@ -76,11 +123,15 @@ def featurise(texts: Sequence[str], config: HashingConfig) -> MessageFeatures:
     behaviours = np.zeros((len(texts), N_BEHAVIOURS), dtype=np.float64)
     child = np.zeros(len(texts), dtype=bool)
     for row, message_hits in enumerate(hits):
-        for hit in message_hits:
-            behaviours[row, _INDEX[hit.behaviour]] = 1.0
-            if hit.child_directed:
-                child[row] = True
+        indices, child[row] = behaviour_indices(message_hits)
+        behaviours[row, indices] = 1.0
     return MessageFeatures(hits, behaviours, child, hash_messages(texts, config))
+
+
+def behaviour_indices(hits: Sequence[Hit]) -> tuple[list[int], bool]:
+    """The behaviours (indices into ``BEHAVIOURS``, each once however many hits) a message showed, and
+    whether a hit was child-directed."""
+    return list(dict.fromkeys(_INDEX[hit.behaviour] for hit in hits)), any(h.child_directed for h in hits)
 
 
 _INDEX: dict[Behaviour, int] = {b: i for i, b in enumerate(BEHAVIOURS)}

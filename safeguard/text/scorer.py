@@ -4,6 +4,10 @@
 from a file) and gives, for every message, the author's risk after it. A batch is computed with array
 operations over the recurrences in :mod:`safeguard.text.state` (cumulative sums per author), which gives
 exactly the numbers one-message-at-a-time updates give, at batch speed; the states are updated in place.
+A batch of one message (the API's usual request) takes a scalar path (:meth:`StreamingScorer._score_one`)
+with the same arithmetic in plain Python floats: the array path's fixed cost per call (scikit-learn's
+hashing checks, a sparse matrix, ~100 numpy operations on one row) made one message cost ~1 ms
+(976 messages/s on the development machine); see docs/grooming.md "Speed" for the figures now.
 
 An author's risk is the highest calibrated risk reached so far in the conversation: what has been seen
 cannot be unseen, and an alert, once raised, stands. The conversation's risk is its highest author risk.
@@ -16,9 +20,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from safeguard.text.behaviours import DESCRIPTIONS, Behaviour
+from safeguard.text.behaviours import DESCRIPTIONS, Behaviour, detect
 from safeguard.text.errors import InvalidMessage
-from safeguard.text.features import MINOR, N_BEHAVIOURS, featurise
+from safeguard.text.features import (
+    MINOR,
+    N_BEHAVIOURS,
+    behaviour_indices,
+    featurise,
+    hash_one,
+    language_score_one,
+)
 from safeguard.text.messages import MAX_TEXT_CHARS, Evidence, Message
 from safeguard.text.model import GroomingModel
 from safeguard.text.state import (
@@ -26,9 +37,12 @@ from safeguard.text.state import (
     AuthorState,
     ConversationState,
     advance,
+    advance_one,
+    author_features_one,
     grouped_cummax,
     grouped_cumsum,
     has_own_evidence,
+    has_own_evidence_one,
 )
 
 CHUNK_MESSAGES = 50_000
@@ -120,6 +134,16 @@ class StreamingScorer:
         for message in messages:
             if len(message.text) > MAX_TEXT_CHARS:
                 raise InvalidMessage(f"message text is longer than {MAX_TEXT_CHARS} characters")
+        if count == 1:
+            return self._score_one(states, messages)
+        return self._score_arrays(states, messages)
+
+    def _score_arrays(
+        self, states: MutableMapping[str, ConversationState], messages: Sequence[Message]
+    ) -> BatchResult:
+        """The array path, for any batch (``score_messages`` checks the input and sends batches of one to
+        :meth:`_score_one`)."""
+        count = len(messages)
         features = featurise([m.text for m in messages], self.model.hashing)
         language = self.model.language_scores(features.hashed)
 
@@ -224,6 +248,62 @@ class StreamingScorer:
                         text_row[hit.start : hit.end][:EXCERPT_CHARS],
                     )
                 )
+        return result
+
+    def _score_one(
+        self, states: MutableMapping[str, ConversationState], batch: Sequence[Message]
+    ) -> BatchResult:
+        """``score_messages`` for a batch of one: the same numbers, without arrays (``advance_one``,
+        ``author_features_one`` and ``TreeEnsemble.decision_one`` are the scalar twins of the array code;
+        ``tests/text/test_fast_path.py`` holds every field of the result and the state equal)."""
+        message = batch[0]
+        model = self.model
+        hits = detect(message.text)
+        behaviours, child_directed = behaviour_indices(hits)
+        indices, values = hash_one(message.text, model.hashing)
+        language = language_score_one(indices, values, model.text_coef, model.text_intercept)
+        conv = states.setdefault(message.conversation_id, ConversationState())
+        author = conv.authors.get(message.author_id)
+        step = advance_one(
+            author,
+            len(conv.authors),
+            conv.minor_disclosures,
+            behaviours,
+            child_directed,
+            language,
+            model.max_gate_participants,
+        )
+        features = np.array(author_features_one(step.n, step.counts, step.child, step.text, step.partner))
+        calibrated = float(
+            np.interp(model.ensemble.decision_one(features), model.calibration_x, model.calibration_y)
+        )
+        current = (
+            calibrated
+            if step.gate and has_own_evidence_one(step.counts, step.child)
+            else min(calibrated, model.ungated_cap)
+        )
+        peak = max(author.peak if author else 0.0, current)
+        crossed = peak >= self.threshold and (author is None or author.first_flag is None)
+        position = conv.messages + 1
+        mid = message.message_id or str(position)
+        result = BatchResult(
+            batch, [mid], np.array([peak]), np.array([current]), np.array([step.n], dtype=np.int64)
+        )
+
+        state = author or conv.authors.setdefault(message.author_id, AuthorState())
+        state.n, state.counts, state.child_count = step.n, step.counts, step.child
+        state.text_sum, state.gate, state.peak, state.current = step.text, step.gate, peak, current
+        if crossed:
+            state.first_flag = step.n
+            conv.first_alert_message = conv.first_alert_message or mid
+            result.crossings.append(Crossing(message.conversation_id, message.author_id, mid, step.n, peak))
+        if message.message_id:
+            conv.remember(message.message_id)
+        conv.messages += 1
+        conv.minor_disclosures += MINOR in behaviours
+        for hit in hits:
+            excerpt = message.text[hit.start : hit.end][:EXCERPT_CHARS]
+            state.add_evidence(Evidence(hit.behaviour.value, mid, step.n, hit.start, hit.end, excerpt))
         return result
 
     # --- reading the state ---------------------------------------------------------------------------

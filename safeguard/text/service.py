@@ -18,8 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from safeguard import audit
@@ -104,14 +107,9 @@ def post_messages(
 ) -> ConversationAssessment:
     _check(conversation_id, incoming, settings)
     now = now or utcnow()
-    row = session.get(ConversationStateRow, conversation_id, with_for_update=True)
-    state = ConversationState.from_dict(row.state) if row is not None else ConversationState()
-    if row is None:
-        row = ConversationStateRow(
-            conversation_id=conversation_id, state={}, messages=0, risk=0.0, created_at=now
-        )
-        session.add(row)
-        session.flush()
+    locked = _lock_state_row(session, conversation_id, now)
+    state = ConversationState.from_dict(locked.state) if locked.state else ConversationState()
+    alerted_at = locked.alerted_at
 
     seen = set(state.recent_ids)
     fresh: list[Message] = []
@@ -145,8 +143,8 @@ def post_messages(
         for sink in all_sinks:
             sink.emit(session, alert)
         alerts.append(alert)
-    if alerts and row.alerted_at is None:
-        row.alerted_at = now
+    if alerts and alerted_at is None:
+        alerted_at = now
         # The messages kept pending review of a possible alert now belong to an alerted conversation.
         session.execute(
             update(ConversationMessageRow)
@@ -154,11 +152,21 @@ def post_messages(
             .values(expires_at=now + timedelta(days=settings.alert_text_days))
         )
 
-    retained = _retain(session, row, fresh, result.message_ids, result.risk.tolist(), settings, now)
-    row.state = state.to_dict()
-    row.messages = state.messages
-    row.risk = state.risk()
-    row.updated_at = now
+    risks = result.risk.tolist()
+    conversation_risk_now = state.risk()
+    session.execute(
+        update(ConversationStateRow)
+        .where(ConversationStateRow.conversation_id == conversation_id)
+        .values(
+            state=state.to_dict(),
+            messages=state.messages,
+            risk=conversation_risk_now,
+            alerted_at=alerted_at,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    retained = _retain(session, conversation_id, alerted_at, fresh, result.message_ids, risks, settings, now)
     audit.record(
         session,
         actor,
@@ -168,35 +176,75 @@ def post_messages(
         {
             "messages": len(fresh),
             "duplicates": len(duplicates),
-            "risk": row.risk,
+            "risk": conversation_risk_now,
             "alerts": [a.author_id for a in alerts],
         },
     )
     per_message = [
-        MessageRisk(mid, m.author_id, float(r), float(r) >= scorer.threshold)
-        for m, mid, r in zip(fresh, result.message_ids, result.risk.tolist(), strict=True)
+        MessageRisk(mid, m.author_id, r, r >= scorer.threshold)
+        for m, mid, r in zip(fresh, result.message_ids, risks, strict=True)
     ] + duplicates
-    return _assessment(conversation_id, row, state, scorer, per_message, alerts, retained)
+    return _assessment(conversation_id, alerted_at, state, scorer, per_message, alerts, retained)
+
+
+@dataclass(frozen=True, slots=True)
+class _LockedState:
+    state: dict[str, Any]
+    alerted_at: datetime | None
+
+
+def _lock_state_row(session: Session, conversation_id: str, now: datetime) -> _LockedState:
+    """Lock the conversation's state row (creating it if new) for the rest of the transaction.
+
+    Core statements: the row is read once and written once (``post_messages``), with no ORM object to
+    track. A conversation's first message from two workers at once: ``SELECT ... FOR UPDATE`` locks
+    nothing while the row does not exist, so the row is created with ``INSERT ... ON CONFLICT DO
+    NOTHING`` (which waits for the other transaction's insert to commit or roll back) and then selected
+    for update: one request waits for the other instead of failing on the primary key (PostgreSQL; on
+    SQLite the write transaction is already exclusive)."""
+    query = (
+        select(ConversationStateRow.state, ConversationStateRow.alerted_at)
+        .where(ConversationStateRow.conversation_id == conversation_id)
+        .with_for_update()
+    )
+    found = session.execute(query).one_or_none()
+    if found is None:
+        insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(
+            insert(ConversationStateRow)
+            .values(
+                conversation_id=conversation_id,
+                state={},
+                messages=0,
+                risk=0.0,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["conversation_id"])
+        )
+        found = session.execute(query).one()
+    return _LockedState(found.state, found.alerted_at)
 
 
 def _retain(
     session: Session,
-    row: ConversationStateRow,
+    conversation_id: str,
+    alerted_at: datetime | None,
     messages: list[Message],
     ids: list[str],
     risks: list[float],
     settings: TextSettings,
     now: datetime,
 ) -> bool:
-    if row.alerted_at is not None:
-        expires = row.alerted_at + timedelta(days=settings.alert_text_days)
+    if alerted_at is not None:
+        expires = alerted_at + timedelta(days=settings.alert_text_days)
     elif settings.pending_text_seconds > 0:
         expires = now + timedelta(seconds=settings.pending_text_seconds)
     else:
         return False
     session.add_all(
         ConversationMessageRow(
-            conversation_id=row.conversation_id,
+            conversation_id=conversation_id,
             message_id=mid,
             author_id=m.author_id,
             text=m.text,
@@ -241,12 +289,12 @@ def conversation_risk(
         .where(ConversationMessageRow.conversation_id == conversation_id)
         .limit(1)
     )
-    return _assessment(conversation_id, row, state, scorer, [], [], retained is not None)
+    return _assessment(conversation_id, row.alerted_at, state, scorer, [], [], retained is not None)
 
 
 def _assessment(
     conversation_id: str,
-    row: ConversationStateRow,
+    alerted_at: datetime | None,
     state: ConversationState,
     scorer: StreamingScorer,
     per_message: list[MessageRisk],
@@ -261,7 +309,7 @@ def _assessment(
         flagged=risk >= scorer.threshold,
         threshold=scorer.threshold,
         messages=state.messages,
-        alerted_at=row.alerted_at,
+        alerted_at=alerted_at,
         authors=authors,
         per_message=per_message,
         alerts=alerts,

@@ -41,10 +41,11 @@ FEATURE_NAMES: tuple[str, ...] = (
     "language_sum",
     "log_own_minor",
     "log_child_directed",
+    "log_partner_minor",
 )
 # Risk may only rise with evidence of grooming (monotone constraints of the tree model): more behaviour
 # hits, a higher language score, a partner saying they are a minor can never lower it.
-MONOTONIC: tuple[int, ...] = (0, *([1] * (2 * len(_GROOMING))), 1, 1, 1, 1, 0, 1)
+MONOTONIC: tuple[int, ...] = (0, *([1] * (2 * len(_GROOMING))), 1, 1, 1, 1, 0, 1, 1)
 # Behaviours that count as the author's own evidence: an author is only flagged once they have written
 # one of these (or a child-directed phrase). Asking "asl" is not enough on its own, and neither is the
 # context of talking to someone who said they are 13: the reasons must quote the author's own words.
@@ -58,9 +59,15 @@ def has_own_evidence(counts: np.ndarray, child_count: np.ndarray) -> np.ndarray:
 
 
 def author_features(
-    n: np.ndarray, counts: np.ndarray, child_count: np.ndarray, text_sum: np.ndarray
+    n: np.ndarray,
+    counts: np.ndarray,
+    child_count: np.ndarray,
+    text_sum: np.ndarray,
+    partner_minor: np.ndarray,
 ) -> np.ndarray:
-    """``(rows, len(FEATURE_NAMES))`` feature matrix; ``counts`` is ``(rows, N_BEHAVIOURS)``."""
+    """``(rows, len(FEATURE_NAMES))`` feature matrix; ``counts`` is ``(rows, N_BEHAVIOURS)``;
+    ``partner_minor`` is how many times the other participants of a small conversation said they are under
+    18 (see :func:`advance`)."""
     n = n.astype(np.float64)
     grooming = counts[:, _GROOMING]
     log_n = np.log1p(n)
@@ -75,6 +82,7 @@ def author_features(
         (np.sign(text_sum) * np.log1p(np.abs(text_sum)))[:, None],
         np.log1p(counts[:, MINOR])[:, None],
         np.log1p(child_count)[:, None],
+        np.log1p(partner_minor)[:, None],
     ]
     return np.hstack(columns)
 
@@ -216,7 +224,7 @@ class Advance:
     counts: np.ndarray
     child: np.ndarray
     text: np.ndarray
-    partner: np.ndarray
+    partner: np.ndarray  # minor disclosures by the other participants, while the conversation is small
     gate: np.ndarray  # child-directed context seen (own phrase, or a participant said they are a minor)
     ungated: bool = False  # comparison only: no gate at all
 
@@ -229,7 +237,7 @@ class Advance:
         return result
 
     def features(self) -> np.ndarray:
-        return author_features(self.n, self.counts, self.child, self.text)
+        return author_features(self.n, self.counts, self.child, self.text, self.partner)
 
 
 def advance(
@@ -261,7 +269,85 @@ def advance(
     counts = counts0[k] + grouped_cumsum(behaviours, k)
     child = child0[k] + grouped_cumsum(child_directed.astype(np.float64), k)
     text = text0[k] + grouped_cumsum(language, k)
-    partner = minor_conv - counts[:, MINOR]
-    event = child_directed | ((partner > 0) & (participants <= max_gate_participants))
+    # Issue 7 (grooming quality; training side): the partner's minor disclosures are now a risk feature
+    # too (``log_partner_minor``), not only the gate, so they count only in a small conversation; the gate
+    # is unchanged. The scalar twins below follow.
+    partner = np.where(participants <= max_gate_participants, minor_conv - counts[:, MINOR], 0.0)
+    event = child_directed | (partner > 0)
     gate = gate0[k] | (grouped_cumsum(event.astype(np.float64), k) > 0)
     return Advance(n, counts, child, text, partner, gate)
+
+
+# --- one message at a time ----------------------------------------------------------------------------
+# Scalar twins of ``advance`` and ``author_features`` for the scorer's single-message path: numpy's fixed
+# cost per call (about 30 array operations for one row) was most of the time of scoring one message.
+# ``tests/text/test_fast_path.py`` holds them equal to the array versions: change both together.
+
+
+@dataclass(slots=True)
+class AdvanceOne:
+    n: int
+    counts: list[int]
+    child: int
+    text: float
+    partner: int
+    gate: bool
+
+
+def advance_one(
+    author: AuthorState | None,
+    participants0: int,
+    minor0: int,
+    behaviours: list[int],
+    child_directed: bool,
+    language: float,
+    max_gate_participants: int,
+) -> AdvanceOne:
+    """:func:`advance` for one message of ``author`` (``None``: their first in the conversation), in a
+    conversation that had ``participants0`` authors and ``minor0`` minor disclosures before it."""
+    counts = list(author.counts) if author else [0] * N_BEHAVIOURS
+    for index in behaviours:
+        counts[index] += 1
+    participants = participants0 + (author is None)
+    minor_conv = minor0 + (MINOR in behaviours)
+    partner = minor_conv - counts[MINOR] if participants <= max_gate_participants else 0
+    event = child_directed or partner > 0
+    return AdvanceOne(
+        n=(author.n if author else 0) + 1,
+        counts=counts,
+        child=(author.child_count if author else 0) + child_directed,
+        text=(author.text_sum if author else 0.0) + language,
+        partner=partner,
+        gate=(author.gate if author else False) or event,
+    )
+
+
+def has_own_evidence_one(counts: list[int], child_count: int) -> bool:
+    return child_count > 0 or any(counts[i] > 0 for i in OWN_EVIDENCE)
+
+
+def author_features_one(
+    n: int, counts: list[int], child_count: int, text_sum: float, partner_minor: int
+) -> list[float]:
+    """One row of :func:`author_features`, in plain floats: the same IEEE operations, so the same bits
+    (``log1p`` is numpy's, taken in one call: ``math.log1p`` differs from it in the last bit)."""
+    nf = float(n)
+    grooming = [float(counts[i]) for i in _GROOMING]
+    logs = np.log1p(
+        [nf, *grooming, float(counts[MINOR]), float(child_count), float(partner_minor), abs(text_sum)]
+    ).tolist()
+    log_n = logs[0]
+    mean = text_sum / (nf + TEXT_PRIOR_MESSAGES)
+    sign = 1.0 if text_sum > 0 else -1.0 if text_sum < 0 else 0.0
+    return [
+        log_n,
+        *logs[1 : 1 + len(grooming)],
+        *(g / (nf + 10.0) for g in grooming),
+        float(sum(g > 0 for g in grooming)),
+        mean,
+        mean * log_n,
+        sign * logs[-1],
+        logs[-4],
+        logs[-3],
+        logs[-2],
+    ]

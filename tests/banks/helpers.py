@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import random
 import time
 from collections.abc import Callable
@@ -61,3 +62,13 @@ def wait_for(check: Callable[[], T | None], timeout: float = 5.0) -> T:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(0.05)
+
+
+def vpdq_frames(rng: random.Random, count: int, quality: int = 100) -> list[tuple[str, int, float]]:
+    """``count`` random, distinct frames (one a second) of a synthetic video."""
+    return [(random_pdq(rng), quality, float(second)) for second in range(count)]
+
+
+def vpdq_string(frames: list[tuple[str, int, float]]) -> str:
+    """python-threatexchange's vpdq serialisation: a JSON list of "pdq,quality,timestamp" strings."""
+    return json.dumps([f"{pdq},{quality},{timestamp:.3}" for pdq, quality, timestamp in frames])

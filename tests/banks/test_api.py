@@ -24,6 +24,8 @@ MATCH_KEYS = {
     "labels",
     "external_ids",
     "suppressed_by_allowlist",
+    "query_match_percent",  # vpdq only (null for other signal types)
+    "compared_match_percent",
 }
 
 

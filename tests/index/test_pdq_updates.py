@@ -157,7 +157,9 @@ def test_add_new_answers_as_add_many_does(batches: list[list[int]], removed: lis
         pairs = [(i, payload + n) for n, i in enumerate(batch)]
         payload += len(batch)
         plain.add_many((POOL[i].tobytes(), p) for i, p in pairs)
-        fast.add_new(np.stack([POOL[i] for i, _ in pairs]), [p for _, p in pairs])
+        ids = [p for _, p in pairs]
+        # Both payload forms: a list (encoded one by one) and an id array (their own keys).
+        fast.add_new(np.stack([POOL[i] for i, _ in pairs]), np.array(ids) if len(ids) % 2 else ids)
         added += pairs
     gone = [added[r % len(added)] for r in removed]
     for index in (plain, fast):
@@ -169,3 +171,36 @@ def test_add_new_answers_as_add_many_does(batches: list[list[int]], removed: lis
     for i in {i for batch in batches for i in batch} | {0, 1}:
         want = sorted((m.payload, m.distance) for m in plain.query(to_hex(POOL[i]), 31))
         assert sorted((m.payload, m.distance) for m in fast.query(to_hex(POOL[i]), 31)) == want
+
+
+def test_bulk_append_during_a_merge_is_kept_and_still_deduplicated(monkeypatch: Any) -> None:
+    """Pairs appended while a merge runs are replayed onto the merged segment in bulk, and stay exact:
+    they match, a re-add of one is a duplicate, and a removal finds it."""
+    import safeguard.index.pdq as pdq_module
+
+    index: PdqIndex[int] = PdqIndex.from_arrays(BASE, np.arange(len(BASE)) + 10_000)
+    index.add_many((POOL[i].tobytes(), i) for i in range(8))
+    started, release = threading.Event(), threading.Event()
+    real = pdq_module._segment_from_pairs
+
+    def slow_segment(*args: Any) -> Any:
+        started.set()
+        assert release.wait(10)
+        return real(*args)
+
+    monkeypatch.setattr(pdq_module, "_segment_from_pairs", slow_segment)
+    merge = threading.Thread(target=index.compact)
+    merge.start()
+    assert started.wait(10)
+    index.add_new(np.stack([POOL[i] for i in range(8, 40)]), np.arange(8, 40))
+    index.remove_many([(POOL[9].tobytes(), 9)])
+    release.set()
+    merge.join(10)
+    assert not merge.is_alive()
+    assert len(index) == len(BASE) + 39
+    assert index.add_many([(POOL[20].tobytes(), 20)]) == 0
+    assert index.remove_many([(POOL[30].tobytes(), 30)]) == 1
+    for i in (8, 20, 39):
+        assert i in {m.payload for m in index.query(to_hex(POOL[i]), 0)}
+    for i in (9, 30):
+        assert i not in {m.payload for m in index.query(to_hex(POOL[i]), 0)}

@@ -96,3 +96,57 @@ def test_detector_behaviours_map_onto_live_risk() -> None:
     assert score([signal]).live_risk
     calm = alert_from_text(conversation_id="c1", risk=0.8, behaviours=["flattery_trust", "age_gap"])
     assert not score([calm]).live_risk
+
+
+def test_a_vpdq_match_carries_the_upload_hash_and_is_banked_on_confirm(db: Database) -> None:
+    """A video matched by vPDQ alone: the case keeps the upload's frame list, and confirming it banks
+    that list (so re-uploads match), as for an image's PDQ."""
+    import dataclasses
+    import random
+
+    import pydantic
+    import pytest
+
+    from safeguard.review.signals import MediaMatchSignal
+    from tests.banks.helpers import vpdq_frames, vpdq_string
+
+    query = vpdq_string(vpdq_frames(random.Random(5), 12))
+    with db.session() as session:
+        bank = banks.create_bank(session, SENIOR, name="confirmed")
+        banks.create_bank(session, SENIOR, name="false-positives", is_allowlist=True)
+        result = open_case_from_scan(
+            session,
+            INTEGRATOR,
+            [
+                SignalMatches(
+                    "vpdq", query, [dataclasses.replace(hit(bank.id, "confirmed", 1, 6), signal_type="vpdq")]
+                )
+            ],
+            content_id="video-1",
+            settings=REVIEW,
+        )
+        assert result is not None and result.created
+    with db.session() as session:
+        case = queue.claim_next(session, MOD_A, settings=REVIEW)
+        assert case is not None
+        sink = BanksSink(MOD_A, bank="confirmed", allowlist="false-positives")
+        decisions.decide(
+            session,
+            MOD_A,
+            case.id,
+            label=Label.A1,
+            actions=[Action.add_to_bank],
+            bank_sink=sink,
+            settings=REVIEW,
+        )
+    with db.read_session() as session:
+        assert session.scalars(select(BankRequest.status)).all() == ["applied"]
+        stored = session.scalars(select(BankSignal).where(BankSignal.bank_id == bank.id)).all()
+        assert [(s.signal_type, s.value) for s in stored] == [
+            ("vpdq", banks.normalize_signals([banks.SignalIn("vpdq", query)])[0].value)
+        ]
+    base = {"content_id": "c", "bank": "b", "bank_content_id": "1", "distance": 3}
+    with pytest.raises(pydantic.ValidationError, match="query_hash"):
+        MediaMatchSignal(**base, signal_type="vpdq", query_hash="[not frames")
+    with pytest.raises(pydantic.ValidationError, match="hex"):
+        MediaMatchSignal(**base, signal_type="pdq", query_hash="[]")

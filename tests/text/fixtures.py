@@ -2,7 +2,8 @@
 
 ``GROOMING`` is a made-up adult grooming a made-up 13-year-old; the ``ADVERSARIAL`` chats are what must
 NOT be flagged: adults flirting with adults, parents talking about their children's ages, a teacher
-arranging a meeting with parents, friends arranging to meet, everyday chat.
+arranging a meeting with parents, friends arranging to meet, everyday chat, two 14-year-olds flirting
+(each says they are a minor: the other's disclosure, evidence against an adult, must not flag a child).
 """
 
 from __future__ import annotations
@@ -93,12 +94,29 @@ FRIENDS_MEETING: Chat = [
     ("kim", "haha my lips are sealed"),
 ]
 
+TEENS_FLIRTING: Chat = [
+    ("jay", "hey whats up"),
+    ("mia", "nm just bored lol"),
+    ("jay", "same. how old r u btw"),
+    ("mia", "im 14 u?"),
+    ("jay", "im 14 too lol. what school do u go to"),
+    ("mia", "westfield, 8th grade"),
+    ("jay", "nice. ur really cute in ur pic"),
+    ("mia", "omg stop lol ur cute too"),
+    ("jay", "wanna hang at the mall saturday?"),
+    ("mia", "ya but dont tell my mom, she thinks im at sarahs"),
+    ("jay", "haha ok my lips are sealed"),
+    ("mia", "can i have ur number"),
+    ("jay", "text me 555-201-3344"),
+]
+
 ADVERSARIAL: dict[str, Chat] = {
     "adult_flirting": ADULT_FLIRTING,
     "parents_on_ages": PARENTS_ON_AGES,
     "teacher_meeting": TEACHER_MEETING,
     "everyday": EVERYDAY,
     "friends_meeting": FRIENDS_MEETING,
+    "teens_flirting": TEENS_FLIRTING,
 }
 
 
@@ -107,3 +125,35 @@ def messages(conversation: str, chat: Chat, *, with_ids: bool = True) -> list[Me
         Message(conversation, author, text, None, f"{conversation}-{i}" if with_ids else None)
         for i, (author, text) in enumerate(chat, start=1)
     ]
+
+
+# Adults with a legitimate reason to talk with a child who said they are under 18. They must not be flagged,
+# and the shipped model flags them: another participant's minor disclosure is risk evidence, and the training
+# data holds no benign adult-child chat (docs/grooming.md, "Limits"). Kept as known failures.
+TUTOR_AND_STUDENT: Chat = [
+    ("tutor", "hi, are you ready for the algebra session?"),
+    ("student", "yes, im 16 and the exam is next week"),
+    ("tutor", "great, let's go over chapter 4. do you have your notes?"),
+    ("student", "yeah i sent a photo of them"),
+    ("tutor", "got it, send me a pic of the last page too"),
+    ("student", "ok"),
+    ("tutor", "good job today. can we meet at the library on saturday for another hour?"),
+    ("student", "sure, my dad will drop me off"),
+]
+
+AUNT_AND_NIECE: Chat = [
+    ("aunt", "hi sweetie, how was school today?"),
+    ("niece", "good! i got an A on my science test"),
+    ("aunt", "that's wonderful, i'm so proud of you"),
+    ("niece", "thanks! im 15 now so high school is harder"),
+    ("aunt", "you're so smart, you'll do great. is your mom home? i need to ask her about sunday"),
+    ("niece", "she's at work till 6"),
+    ("aunt", "ok, tell her to call me. we can pick you up after school friday for your birthday dinner"),
+    ("niece", "yay! love you"),
+    ("aunt", "love you too, see you friday"),
+]
+
+ADULT_WITH_CHILD: dict[str, Chat] = {
+    "tutor_and_student": TUTOR_AND_STUDENT,
+    "aunt_and_niece": AUNT_AND_NIECE,
+}

@@ -7,7 +7,7 @@ import pytest
 
 from safeguard.text.scorer import StreamingScorer
 from safeguard.text.state import ConversationState
-from tests.text.fixtures import ADVERSARIAL, GROOMING, messages
+from tests.text.fixtures import ADULT_WITH_CHILD, ADVERSARIAL, GROOMING, messages
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +41,20 @@ def test_adult_chats_stay_below_the_threshold(scorer: StreamingScorer, name: str
     for risk in scorer.conversation_risks(name, state):
         assert not risk.flagged, (name, risk.author_id, risk.risk, scorer.threshold)
         assert risk.risk < scorer.threshold
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limit: a child's age disclosure is evidence against any adult (docs/grooming.md)",
+)
+@pytest.mark.parametrize("name", sorted(ADULT_WITH_CHILD))
+def test_adults_with_a_reason_to_talk_to_a_child_stay_below_the_threshold(
+    scorer: StreamingScorer, name: str
+) -> None:
+    state = ConversationState()
+    scorer.score_messages({name: state}, messages(name, ADULT_WITH_CHILD[name]))
+    for risk in scorer.conversation_risks(name, state):
+        assert not risk.flagged, (name, risk.author_id, risk.risk, scorer.threshold)
 
 
 def test_one_message_at_a_time_equals_one_batch(scorer: StreamingScorer) -> None:

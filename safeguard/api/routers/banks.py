@@ -18,7 +18,7 @@ from safeguard.auth import Actor, Role
 from safeguard.banks import changes, importers, keywords, media, service, urls
 from safeguard.banks.errors import ImportRejected
 from safeguard.banks.models import Bank, BankContent, BankSignal, KeywordList, UrlList
-from safeguard.banks.signals import PDQ_MAX_THRESHOLD
+from safeguard.banks.signals import PDQ_MAX_THRESHOLD, VPDQ_MAX_CHARS
 from safeguard.store.db import Database
 
 router = APIRouter(tags=["banks"])
@@ -32,7 +32,11 @@ ListId = Annotated[int, Path(ge=1, le=2**31 - 1, description="List id")]
 
 class SignalModel(BaseModel):
     signal_type: str = Field(min_length=1, max_length=32, examples=["pdq"])
-    hash: str = Field(min_length=1, max_length=200, description="Lowercase hex")
+    hash: str = Field(
+        min_length=1,
+        max_length=VPDQ_MAX_CHARS,
+        description="Lowercase hex; for vpdq a JSON list of 'pdq hex,quality,timestamp' frame strings",
+    )
     kind: Literal["primary", "variant"] = "primary"
 
 

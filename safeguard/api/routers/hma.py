@@ -25,8 +25,9 @@ from safeguard.auth import Actor, Role
 from safeguard.banks import media, service
 from safeguard.banks.errors import IndexNotReady
 from safeguard.banks.matcher import BankMatcher
-from safeguard.banks.matching import READY_WAIT_S, match_signal
+from safeguard.banks.matching import READY_WAIT_S, Match, match_signal
 from safeguard.banks.models import Bank
+from safeguard.banks.signals import VPDQ_MAX_CHARS
 from safeguard.errors import InvalidInput, MalformedInput
 from safeguard.media import HashOptions
 
@@ -36,7 +37,9 @@ admins = require_roles()
 
 BankName = Annotated[str, Field(min_length=1, max_length=200)]
 SignalType = Annotated[str, Query(min_length=1, max_length=32)]
-Signal = Annotated[str, Query(min_length=1, max_length=200)]
+# A vpdq hash is long: over about 16 kB (some 200 frames) the HTTP server refuses the URL; POST it to
+# /v1/match instead.
+Signal = Annotated[str, Query(min_length=1, max_length=VPDQ_MAX_CHARS)]
 
 
 def _no_url(url: str | None) -> None:
@@ -111,8 +114,20 @@ def raw_lookup(
     result = match_signal(session, matcher, signal_type, signal)
     live = [m for m in result.matches if not m.is_allowlist and not m.suppressed_by_allowlist]
     if include_distance:
-        return {"matches": [{"content_id": m.content_id, "distance": str(m.distance)} for m in live]}
+        return {"matches": [_with_distance(m) for m in live]}
     return {"matches": [m.content_id for m in live]}
+
+
+def _with_distance(m: Match) -> dict[str, Any]:
+    if m.query_match_percent is None or m.compared_match_percent is None:
+        return {"content_id": m.content_id, "distance": str(m.distance)}
+    # HMA writes a vpdq similarity as its pretty_str, "query%[compared%]".
+    return {
+        "content_id": m.content_id,
+        "distance": f"{m.query_match_percent:.0f}%[{m.compared_match_percent:.0f}%]",
+        "query_match_percent": m.query_match_percent,
+        "compared_match_percent": m.compared_match_percent,
+    }
 
 
 @router.get("/m/lookup", summary="HMA: banks matching a hash")
@@ -121,7 +136,7 @@ def lookup_get(
     session: Annotated[Session, Depends(read_session)],
     matcher: Annotated[BankMatcher, Depends(get_matcher)],
     signal_type: Annotated[str | None, Query(max_length=32)] = None,
-    signal: Annotated[str | None, Query(max_length=200)] = None,
+    signal: Annotated[str | None, Query(max_length=VPDQ_MAX_CHARS)] = None,
     seed: Annotated[str | None, Query(max_length=200)] = None,
     url: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> list[str]:
@@ -266,7 +281,7 @@ def bank_delete_content(
 @router.post("/c/bank/{bank_name}/signal", summary="HMA: add hashes directly ({signal_type: hash})")
 def bank_add_signals(
     bank_name: str,
-    body: Annotated[dict[str, Annotated[str, Field(max_length=200)]], Body(max_length=64)],
+    body: Annotated[dict[str, Annotated[str, Field(max_length=VPDQ_MAX_CHARS)]], Body(max_length=64)],
     actor: Annotated[Actor, Depends(admins)],
     session: Annotated[Session, Depends(db_session)],
 ) -> dict[str, Any]:

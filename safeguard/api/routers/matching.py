@@ -19,8 +19,9 @@ from safeguard.auth import Actor, Role
 from safeguard.banks import keywords, media, urls
 from safeguard.banks.matcher import BankMatcher
 from safeguard.banks.matching import Match, SignalMatches, match_signal, resolve_bank_filter
+from safeguard.review.flows import CaseResult, open_case
 from safeguard.review.signals import Reach
-from safeguard.review.sources import open_case_from_scan
+from safeguard.review.sources import signals_from_matches
 
 router = APIRouter(tags=["matching"])
 integrators = require_roles(Role.integrator)
@@ -42,6 +43,12 @@ class MatchOut(BaseModel):
     labels: list[str]
     external_ids: dict[str, Any]
     suppressed_by_allowlist: bool
+    query_match_percent: float | None = Field(
+        default=None, description="vpdq only: the share (0-100) of the query's frames that matched"
+    )
+    compared_match_percent: float | None = Field(
+        default=None, description="vpdq only: the share (0-100) of the banked video's frames that matched"
+    )
 
     @classmethod
     def of(cls, m: Match) -> MatchOut:
@@ -55,6 +62,8 @@ class MatchOut(BaseModel):
             labels=m.labels,
             external_ids=m.external_ids,
             suppressed_by_allowlist=m.suppressed_by_allowlist,
+            query_match_percent=m.query_match_percent,
+            compared_match_percent=m.compared_match_percent,
         )
 
 
@@ -139,19 +148,18 @@ def scan(
     checkpoint = matcher.checkpoint
     bank_ids = resolve_bank_filter(matcher, banks)
     found = [match_signal(session, matcher, h.signal_type, h.value, bank_ids=bank_ids) for h in hashes]
-    case = None
+    case: CaseResult | None = None
     if content_id is not None:
         # The flow goes on: content -> match -> case in the review queue (re-uploads of decided content
         # are decided at once by the earlier decision). Nothing is filed when nothing matched.
-        case = open_case_from_scan(
-            session,
-            actor,
+        for signal in signals_from_matches(
             found,
             content_id=content_id,
             account_id=account_id,
             content_sha256=hashlib.sha256(data).hexdigest(),
             reach=Reach(views=views, shares=shares, recipients=recipients),
-        )
+        ):
+            case = open_case(session, actor, signal)
     results = [SignalResult.of(r) for r in found]
     return ScanResponse(
         matched=any(r.matched for r in results),

@@ -4,6 +4,12 @@
 batch (``{"messages": [...]}``) and answers the conversation's current risk, each author's risk and the
 reasons; ``GET /v1/conversations/{id}/risk`` answers the same without adding anything. When an author's
 risk crosses the threshold the alert is stored (``grooming_alerts``) and filed as a review case.
+
+The POST route opens its own transaction (not the ``db_session`` dependency) so that it ends as soon as
+the database work is done: building and validating the response, and the framework's work around the
+route, happen after COMMIT, outside the write lock every writer of the deployment queues on (SQLite has
+one writer; the audit chain's head row serialises writers on PostgreSQL too). See docs/grooming.md
+"Speed".
 """
 
 from __future__ import annotations
@@ -16,11 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from safeguard.api.deps import db_session, read_session, require_roles
+from safeguard.api.deps import get_db, read_session, require_roles
 from safeguard.auth import Actor, Role
 from safeguard.review import flows
 from safeguard.review.config import ReviewSettings, get_review_settings
 from safeguard.review.sources import alert_from_text
+from safeguard.store.db import Database
 from safeguard.text import service
 from safeguard.text.alerts import GroomingAlert
 from safeguard.text.config import TextSettings, get_text_settings
@@ -230,23 +237,25 @@ def post_messages(
     conversation_id: ConversationId,
     body: Annotated[MessageIn | BatchIn, Body()],
     actor: Annotated[Actor, Depends(integrators)],
-    session: Annotated[Session, Depends(db_session)],
+    db: Annotated[Database, Depends(get_db)],
     settings: Annotated[TextSettings, Depends(text_settings)],
     review: Annotated[ReviewSettings, Depends(review_settings)],
 ) -> ConversationRiskOut:
     """Score one message or a batch, in order; returns the conversation's risk and the reasons."""
     items = body.messages if isinstance(body, BatchIn) else [body]
     scorer, digest = _scorer(settings)
-    assessment = service.post_messages(
-        session,
-        actor,
-        conversation_id,
-        [service.IncomingMessage(m.author, m.text, m.id, m.time) for m in items],
-        settings=settings,
-        scorer=scorer,
-        model_digest=digest,
-        sinks=[ReviewCaseSink(actor, review)],
-    )
+    incoming = [service.IncomingMessage(m.author, m.text, m.id, m.time) for m in items]
+    with db.session() as session:
+        assessment = service.post_messages(
+            session,
+            actor,
+            conversation_id,
+            incoming,
+            settings=settings,
+            scorer=scorer,
+            model_digest=digest,
+            sinks=[ReviewCaseSink(actor, review)],
+        )
     return _out(assessment)
 
 

@@ -1,0 +1,73 @@
+"""Bulk inserts through the driver's ``executemany``, each column's bind processing done once per value.
+
+Why: for a bank import SQLAlchemy's per-row parameter handling (building a parameter dict per row and
+running every column's type processor on every row) cost more than SQLite's own work. Rows here are
+plain tuples, and a value shared by many rows (the batch's timestamp, an interned label list) is
+converted once. Values are converted by the columns' own SQLAlchemy types, so what is stored is exactly
+what ``session.execute(insert(table), rows)`` stores (tests/store/test_bulk.py compares the two).
+Measured on the development machine, 100k bank signal rows on SQLite: see docs/performance.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.orm import Session
+
+Processor = Callable[[Any], Any]
+
+
+def insert_rows(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert ``rows`` (tuples of values in ``columns`` order) into ``table`` in the session's transaction."""
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    processors: list[Processor | None] = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+    ]
+    converted = _convert(rows, processors)
+    quote = dialect.identifier_preparer.quote
+    placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join(placeholder for _ in columns)})"
+    )
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, converted)
+    finally:
+        cursor.close()
+
+
+def _convert(rows: Sequence[Sequence[Any]], processors: list[Processor | None]) -> list[tuple[Any, ...]]:
+    """Rows with each value converted by its column's processor, column by column."""
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    for j, process in enumerate(processors):
+        if process is None:
+            continue
+        values = columns[j]
+        first = values[0]
+        if all(value is first for value in values):  # one object in every row: the batch's timestamp
+            columns[j] = [None if first is None else process(first)] * len(values)
+            continue
+        # Keyed by identity: the rows keep every value alive during the call, so an id is never reused.
+        cache: dict[int, Any] = {}
+        converted: list[Any] = []
+        for value in values:
+            if value is None:
+                converted.append(None)
+                continue
+            done = cache.get(id(value), _MISSING)
+            if done is _MISSING:
+                done = cache[id(value)] = process(value)
+            converted.append(done)
+        columns[j] = converted
+    return list(zip(*columns, strict=True))
+
+
+_MISSING: Any = object()
