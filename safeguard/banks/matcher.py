@@ -251,6 +251,9 @@ class BankMatcher:
                 for st, rows in by_type.items():
                     self._indexes[st].add(rows, all_new=True)
         self._rebuild_if_needed(wait=True)
+        for index in self._indexes.values():
+            if index.pdq is not None:
+                index.pdq.settle()
         self.checkpoint = checkpoint
         self.ready.set()
         self.last_refresh = time.monotonic()

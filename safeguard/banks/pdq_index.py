@@ -48,6 +48,10 @@ class PdqIndex:
         self.size = first + n
         return first
 
+    def settle(self) -> None:
+        """Wait for background merges: a freshly loaded index then answers from its main segment alone."""
+        self._engine.wait_for_merge()
+
     def needs_rebuild(self) -> bool:
         return False  # the engine merges its delta in the background
 
