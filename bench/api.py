@@ -59,11 +59,11 @@ def flip(code: np.ndarray, bits: int, rng: random.Random) -> str:
     return f"{value:064x}"
 
 
-def run_import(env: dict[str, str], bank: str, path: Path) -> dict[str, float]:
+def run_import(env: dict[str, str], bank: str, path: Path, nice: int = 0) -> dict[str, float]:
     """Import with the real CLI in a child process; wall time and the child's peak RSS."""
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [*CLI, "banks", "import", bank, str(path)],
+        [*(["nice", "-n", str(nice)] if nice else []), *CLI, "banks", "import", bank, str(path)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -220,6 +220,9 @@ def main() -> None:
     parser.add_argument(
         "--import-only", action="store_true", help="Only phase 1: import --hashes lines (e.g. 10,000,000)"
     )
+    parser.add_argument(
+        "--import-nice", type=int, default=0, help="run the import during the load under nice -n N"
+    )
     parser.add_argument("--database-url", default=None, help="default: a SQLite file in a temporary home")
     parser.add_argument("--loadgen", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
@@ -315,7 +318,7 @@ def main() -> None:
             port, key, "/v1/match", args.duration, args.clients, str(hits_file), args.max_requests
         )
         time.sleep(2)
-        new_import = run_import(env, "bench", new_csv)
+        new_import = run_import(env, "bench", new_csv, args.import_nice)
         import_done = time.perf_counter()
         probes = [new_codes[i].tobytes().hex() for i in random.Random(3).sample(range(len(new_codes)), 50)]
         while True:
@@ -337,7 +340,8 @@ def main() -> None:
         visible_after = time.perf_counter() - import_done
         during = finish(load, args.duration + 180)
         print(
-            f"import {args.import_hashes:,} lines during the load: {new_import['seconds']:.1f} s "
+            f"import {args.import_hashes:,} lines during the load (nice {args.import_nice}): "
+            f"{new_import['seconds']:.1f} s "
             f"(peak RSS {new_import['peak_rss_mb']:.0f} MB); new hashes matchable in every worker "
             f"{visible_after:.2f} s after the import committed"
         )
