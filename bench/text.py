@@ -164,16 +164,8 @@ def load(
                 items = [{"author": f"a{j % 2}", "text": next(source)} for j in range(batch)]
                 body = json.dumps(items[0] if batch == 1 else {"messages": items}).encode()
             started = time.perf_counter()
-            try:
-                conn.request(method, path, body=body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                if response.status >= 400:
-                    errors[i] += 1
-            except (OSError, http.client.HTTPException):
-                errors[i] += 1
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn, ok = _send(conn, port, method, path, body, headers)
+            errors[i] += not ok
             latencies[i].append(time.perf_counter() - started)
         conn.close()
 
@@ -192,6 +184,25 @@ def load(
         "p99_ms": every[int(0.99 * (len(every) - 1))] * 1000,
         "errors": sum(errors),
     }
+
+
+def _send(
+    conn: http.client.HTTPConnection,
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | None,
+    headers: dict[str, str],
+) -> tuple[http.client.HTTPConnection, bool]:
+    """One request on a keep-alive connection; a broken connection is replaced. Returns (conn, ok)."""
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return conn, response.status < 400
+    except (OSError, http.client.HTTPException):
+        conn.close()
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=30), False
 
 
 def load_open(
@@ -213,16 +224,9 @@ def load_open(
             if wait > 0:
                 time.sleep(wait)
             body = json.dumps({"author": f"a{n % 2}", "text": next(source)}).encode()
-            try:
-                conn.request("POST", f"/v1/conversations/open-{i}-{n // 200}/messages", body, headers)
-                response = conn.getresponse()
-                response.read()
-                if response.status >= 400:
-                    errors[i] += 1
-            except (OSError, http.client.HTTPException):
-                errors[i] += 1
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            path = f"/v1/conversations/open-{i}-{n // 200}/messages"
+            conn, ok = _send(conn, port, "POST", path, body, headers)
+            errors[i] += not ok
             latencies[i].append(time.perf_counter() - scheduled)
         conn.close()
 

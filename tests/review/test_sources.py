@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import random
+
+import pydantic
+import pytest
 from sqlalchemy import select
 
 from safeguard.banks import service as banks
@@ -11,9 +16,10 @@ from safeguard.review import decisions, queue
 from safeguard.review.decisions import Action
 from safeguard.review.models import BankRequest
 from safeguard.review.priority import score
-from safeguard.review.signals import Label
+from safeguard.review.signals import Label, MediaMatchSignal
 from safeguard.review.sources import BanksSink, alert_from_text, open_case_from_scan, signals_from_matches
 from safeguard.store.db import Database
+from tests.banks.helpers import vpdq_frames, vpdq_string
 from tests.review.helpers import INTEGRATOR, MOD_A, REVIEW, SENIOR
 
 QUERY = "f" * 64
@@ -31,6 +37,18 @@ def hit(bank_id: int, bank: str, content_id: int, distance: int, **flags: bool) 
         external_ids={"ncmec": "123"},
         suppressed_by_allowlist=flags.get("suppressed", False),
     )
+
+
+def _confirm_into_bank(db: Database, label: Label) -> None:
+    """A moderator claims the next case and confirms it with add_to_bank (banks sink)."""
+    with db.session() as session:
+        case = queue.claim_next(session, MOD_A, settings=REVIEW)
+        assert case is not None
+        sink = BanksSink(MOD_A, bank="confirmed", allowlist="false-positives")
+        actions = [Action.add_to_bank]
+        decisions.decide(
+            session, MOD_A, case.id, label=label, actions=actions, bank_sink=sink, settings=REVIEW
+        )
 
 
 def test_matches_become_signals_without_allowlisted_ones() -> None:
@@ -66,19 +84,7 @@ def test_scan_to_case_to_bank(db: Database) -> None:
             open_case_from_scan(session, INTEGRATOR, [SignalMatches("pdq", QUERY, [])], content_id="x")
             is None
         )
-    with db.session() as session:
-        case = queue.claim_next(session, MOD_A, settings=REVIEW)
-        assert case is not None
-        sink = BanksSink(MOD_A, bank="confirmed", allowlist="false-positives")
-        decisions.decide(
-            session,
-            MOD_A,
-            case.id,
-            label=Label.A2,
-            actions=[Action.add_to_bank],
-            bank_sink=sink,
-            settings=REVIEW,
-        )
+    _confirm_into_bank(db, Label.A2)
     with db.read_session() as session:
         assert session.scalars(select(BankRequest.status)).all() == ["applied"]
         banked = session.scalars(select(BankSignal.value).where(BankSignal.bank_id == bank.id)).all()
@@ -101,15 +107,6 @@ def test_detector_behaviours_map_onto_live_risk() -> None:
 def test_a_vpdq_match_carries_the_upload_hash_and_is_banked_on_confirm(db: Database) -> None:
     """A video matched by vPDQ alone: the case keeps the upload's frame list, and confirming it banks
     that list (so re-uploads match), as for an image's PDQ."""
-    import dataclasses
-    import random
-
-    import pydantic
-    import pytest
-
-    from safeguard.review.signals import MediaMatchSignal
-    from tests.banks.helpers import vpdq_frames, vpdq_string
-
     query = vpdq_string(vpdq_frames(random.Random(5), 12))
     with db.session() as session:
         bank = banks.create_bank(session, SENIOR, name="confirmed")
@@ -126,19 +123,7 @@ def test_a_vpdq_match_carries_the_upload_hash_and_is_banked_on_confirm(db: Datab
             settings=REVIEW,
         )
         assert result is not None and result.created
-    with db.session() as session:
-        case = queue.claim_next(session, MOD_A, settings=REVIEW)
-        assert case is not None
-        sink = BanksSink(MOD_A, bank="confirmed", allowlist="false-positives")
-        decisions.decide(
-            session,
-            MOD_A,
-            case.id,
-            label=Label.A1,
-            actions=[Action.add_to_bank],
-            bank_sink=sink,
-            settings=REVIEW,
-        )
+    _confirm_into_bank(db, Label.A1)
     with db.read_session() as session:
         assert session.scalars(select(BankRequest.status)).all() == ["applied"]
         stored = session.scalars(select(BankSignal).where(BankSignal.bank_id == bank.id)).all()
