@@ -29,11 +29,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 
 SIGNATURE_HEADER = "Safeguard-Signature"
 IDEMPOTENCY_HEADER = "Safeguard-Idempotency-Key"
 DEFAULT_TOLERANCE_SECONDS = 300
+# A unix time in seconds has at most 11 digits until the year 5138; anything longer (or non-ASCII, signed,
+# with underscores, all of which int() accepts) is refused before it can overflow the float comparison.
+_TIMESTAMP = re.compile(r"[0-9]{1,11}")
+# hmac.compare_digest raises TypeError on non-ASCII str, so a v1 value must look like a hex digest first.
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 class InvalidSignature(Exception):
@@ -67,11 +73,10 @@ def verify_signature(
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
         if key == "t":
-            try:
-                timestamp = int(value)
-            except ValueError:
-                raise InvalidSignature("the timestamp is not an integer") from None
-        elif key == "v1":
+            if not _TIMESTAMP.fullmatch(value):
+                raise InvalidSignature("the timestamp is not a unix time in whole seconds")
+            timestamp = int(value)
+        elif key == "v1" and _HEX_DIGEST.fullmatch(value):
             candidates.append(value)
     if timestamp is None or not candidates:
         raise InvalidSignature("the header needs t=<timestamp> and v1=<signature>")

@@ -40,6 +40,21 @@ def test_any_v1_may_match_during_secret_rotation() -> None:
     assert verify_signature(SECRET, BODY, header) == t
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        "t=1700000000,v1=é" + "0" * 63,  # non-ASCII: hmac.compare_digest raised TypeError
+        "t=" + "9" * 400 + ",v1=" + "0" * 64,  # the float comparison raised OverflowError
+        "t=١٧٠٠٠٠٠٠٠٠,v1=" + "0" * 64,  # non-ASCII digits that int() accepts
+        "t=-1,v1=" + "0" * 64,
+        "t=1_700_000_000,v1=" + "0" * 64,
+    ],
+)
+def test_hostile_headers_raise_only_invalid_signature(header: str) -> None:
+    with pytest.raises(InvalidSignature):
+        verify_signature("secret", b"{}", header, now=1_700_000_000)
+
+
 def test_the_signature_is_the_documented_hmac() -> None:
     # HMAC-SHA256(secret, "1700000000." + body), as documented for receivers in other languages
     expected = (
@@ -80,6 +95,16 @@ def test_verify_needs_only_the_standard_library() -> None:
         "fe80::1",
         "fd00::1",
         "::ffff:127.0.0.1",
+        # IPv6 forms that a translator or tunnel turns back into an internal IPv4 address.
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "64:ff9b:1::a00:1",  # local-use NAT64 prefix
+        "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+        "2002:a00:1::1",  # 6to4 of 10.0.0.1
+        "::10.0.0.1",  # IPv4-compatible
+        "::127.0.0.1",
+        "::ffff:0:a9fe:a9fe",  # IPv4-translated 169.254.169.254
+        "::ffff:0:c0a8:101",  # IPv4-translated 192.168.1.1
     ],
 )
 def test_private_loopback_and_link_local_addresses_are_denied(address: str) -> None:
@@ -93,9 +118,17 @@ def test_public_addresses_pass_and_allow_networks_open_a_hole() -> None:
     assert ssrf.is_denied(ipaddress.ip_address("10.0.0.1"), allowed)
 
 
+def test_translated_forms_of_public_addresses_still_pass() -> None:
+    for address in ["64:ff9b::5db8:d822", "2002:5db8:d822::1", "::ffff:93.184.216.34"]:
+        assert not ssrf.is_denied(ipaddress.ip_address(address), []), address
+
+
 def test_urls_are_checked_after_resolution() -> None:
-    with pytest.raises(UnsafeWebhookUrl, match=r"127\.0\.0\.1|::1"):
+    with pytest.raises(UnsafeWebhookUrl, match="internal address") as refused:
         ssrf.resolve("https://localhost/hook", allow_http=False, allow_networks=[])
+    # The error must not tell an integrator what an internal name resolves to.
+    assert "127.0.0.1" not in str(refused.value)
+    assert "::1" not in str(refused.value)
     with pytest.raises(UnsafeWebhookUrl, match="https"):
         ssrf.resolve("http://127.0.0.1/hook", allow_http=False, allow_networks=["127.0.0.0/8"])
     with pytest.raises(UnsafeWebhookUrl, match="credentials"):
