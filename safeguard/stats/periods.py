@@ -42,12 +42,20 @@ _PATTERNS = {
 }
 
 
+MIN_YEAR = 1900
+MAX_YEAR = 9000
+
+
 def _parse(label: str, period: Period) -> tuple[int, int]:
     match = _PATTERNS[period].match(label)
     if match is None:
         raise InvalidInput(f"{label!r} is not a {period.value} label (e.g. {example(period)})", field="label")
     first = int(match.group(1))
     second = int(match.group(2)) if match.lastindex and match.lastindex > 1 else 0
+    # Figures compare with up to five years before and step one period past the last, so labels stay well
+    # inside what datetime can hold (years 1 to 9999); year 0 used to reach datetime() and answer 500.
+    if not MIN_YEAR <= first <= MAX_YEAR:
+        raise InvalidInput(f"{label!r}: the year must lie between {MIN_YEAR} and {MAX_YEAR}", field="label")
     if period is Period.month and not 1 <= second <= 12:
         raise InvalidInput(f"{label!r}: month must be 01-12", field="label")
     if period is Period.financial_year and (first + 1) % 100 != second:

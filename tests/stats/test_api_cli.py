@@ -47,6 +47,30 @@ def test_figures_funnel_and_transparency_api(
     assert client.post("/v1/stats/transparency", json=body, headers=analyst).status_code == 403
 
 
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/v1/stats/figures", {"label": "0000/01"}, "label"),
+        ("/v1/stats/figures", {"label": "0000-01", "period": "month"}, "label"),
+        ("/v1/stats/figures", {"label": "9999", "period": "year"}, "label"),
+        ("/v1/stats/funnel", {"start": "9999-12-31"}, "start"),
+        ("/v1/stats/funnel", {"start": "0001-01-01"}, "start"),
+        ("/v1/stats/funnel", {"start": "2024-01-01", "end": "9999-12-31"}, "end"),
+    ],
+)
+def test_out_of_range_dates_are_a_problem_not_a_500(
+    client: TestClient,
+    auth_headers: Callable[[Role], dict[str, str]],
+    path: str,
+    params: dict[str, str],
+    field: str,
+) -> None:
+    response = client.get(path, params=params, headers=auth_headers(Role.analyst))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert field in response.text and "between 1900 and 9000" in response.text
+
+
 @pytest.fixture
 def cli(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., str]]:
     """The ``safeguard`` Typer app in-process (the subprocess tests below cover the real entry point)."""
