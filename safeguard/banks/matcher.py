@@ -1,5 +1,10 @@
 """The per-process in-memory matcher: one index per signal type, kept current from the change log.
 
+Which index a type gets is the type's own answer (``SignalType.index_kind()``, from the registry): a
+hash table for exact types, the PDQ engine for ``pdq``, the vPDQ index for ``vpdq``, and for any other
+type (a plug-in) :class:`_LinearIndex`, which compares the query with every live banked hash by the
+type's ``distance``. A plug-in therefore matches with no line of Safeguard changed.
+
 Each API worker builds it at start (from the database) and a background thread polls ``bank_changes``
 every ``poll_interval`` seconds, applying adds, removes, disables and bank changes. So content added
 through any worker (or the CLI) becomes matchable in every worker within about one poll interval.
@@ -22,8 +27,9 @@ from sqlalchemy import select
 from safeguard.banks import changes
 from safeguard.banks.models import Bank, BankSignal
 from safeguard.banks.pdq_index import PdqIndex, hex_to_codes
-from safeguard.banks.signals import DISTANCE_TYPES, SIGNAL_TYPES, VPDQ
+from safeguard.banks.signals import VPDQ, signal_type_of, signal_types
 from safeguard.banks.vpdq_index import VpdqHit, VpdqTypeIndex
+from safeguard.media import IndexKind, SignalType
 from safeguard.store.db import Database
 
 log = logging.getLogger("safeguard.banks.matcher")
@@ -106,10 +112,12 @@ class _Entries:
 
 
 class _TypeIndex:
-    def __init__(self, signal_type: str) -> None:
+    """An exact type's hash table, or (``hamming``) the PDQ engine."""
+
+    def __init__(self, signal_type: str, *, hamming: bool = False) -> None:
         self.signal_type = signal_type
         self.entries = _Entries()
-        self.pdq: PdqIndex | None = PdqIndex() if signal_type in DISTANCE_TYPES else None
+        self.pdq: PdqIndex | None = PdqIndex() if hamming else None
         self.exact: dict[str, list[int]] = {}
 
     def add(self, rows: list[tuple[int, int, int, str]], *, all_new: bool = False) -> None:
@@ -155,10 +163,10 @@ class _TypeIndex:
         if pos is not None:
             self.entries.alive[pos] = False
 
-    def query(self, value: str, radius: int) -> list[Hit]:
+    def query(self, value: str, radius: float) -> list[Hit]:
         e = self.entries
         if self.pdq is not None:
-            positions, distances = self.pdq.search(hex_to_codes([value])[0], radius)
+            positions, distances = self.pdq.search(hex_to_codes([value])[0], int(radius))
             pairs = [(int(p), int(d)) for p, d in zip(positions, distances, strict=True)]
         else:
             pairs = [(p, 0) for p in self.exact.get(value, [])]
@@ -172,6 +180,54 @@ class _TypeIndex:
         return int(np.count_nonzero(self.entries.alive[: self.entries.size]))
 
 
+class _LinearIndex:
+    """python-threatexchange's trivial linear index: every live banked hash is compared with the query by
+    the type's ``distance``. Slow for big banks, but any signal type matches before a fast index exists."""
+
+    pdq = None
+
+    def __init__(self, signal_type: type[SignalType]) -> None:
+        self.signal_type = signal_type.name
+        self._type = signal_type
+        self._rows: dict[int, tuple[int, int, str]] = {}  # signal id -> content id, bank id, value
+        self._dead: set[int] = set()
+
+    def add(self, rows: list[tuple[int, int, int, str]], *, all_new: bool = False) -> None:
+        for signal_id, content_id, bank_id, value in rows:
+            self._rows[signal_id] = (content_id, bank_id, value)
+            self._dead.discard(signal_id)
+
+    def set_dead(self, signal_id: int) -> None:
+        if signal_id in self._rows:
+            self._dead.add(signal_id)
+
+    def query(self, value: str, radius: float) -> list[Hit]:
+        hits = []
+        for signal_id, (content_id, bank_id, banked) in list(self._rows.items()):
+            if signal_id in self._dead:
+                continue
+            distance = self._type.distance(value, banked)
+            if distance <= radius:
+                hits.append(Hit(signal_id, content_id, bank_id, int(distance)))
+        return hits
+
+    def live_count(self) -> int:
+        return len(self._rows) - len(self._dead)
+
+
+_AnyIndex = _TypeIndex | VpdqTypeIndex | _LinearIndex
+
+
+def _index_for(name: str) -> _AnyIndex:
+    signal_type = signal_type_of(name)
+    kind = signal_type.index_kind()
+    if kind is IndexKind.vpdq:
+        return VpdqTypeIndex()
+    if kind is IndexKind.linear:
+        return _LinearIndex(signal_type)
+    return _TypeIndex(name, hamming=kind is IndexKind.pdq)
+
+
 class BankMatcher:
     def __init__(self, db: Database, *, poll_interval: float = 0.2) -> None:
         self.db = db
@@ -181,13 +237,10 @@ class BankMatcher:
         self.ready = threading.Event()
         self.last_refresh = 0.0
         self.error: str | None = None
-        self._indexes: dict[str, _TypeIndex | VpdqTypeIndex] = {
-            st: VpdqTypeIndex() if st == VPDQ else _TypeIndex(st) for st in SIGNAL_TYPES
-        }
+        self._indexes: dict[str, _AnyIndex] = {st: _index_for(st) for st in signal_types()}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._rebuilding: threading.Thread | None = None
 
     # Lifecycle -----------------------------------------------------------------------------------------
 
@@ -237,7 +290,7 @@ class BankMatcher:
                 .order_by(BankSignal.id)
                 .execution_options(yield_per=LOAD_BATCH)
             )
-            by_type: dict[str, list[tuple[int, int, int, str]]] = {st: [] for st in SIGNAL_TYPES}
+            by_type: dict[str, list[tuple[int, int, int, str]]] = {st: [] for st in self._indexes}
             for sid, cid, bid, st, value in session.execute(query):
                 rows = by_type.get(st)
                 if rows is None:
@@ -250,7 +303,6 @@ class BankMatcher:
             with self._lock:
                 for st, rows in by_type.items():
                     self._indexes[st].add(rows, all_new=True)
-        self._rebuild_if_needed(wait=True)
         for index in self._indexes.values():
             if index.pdq is not None:
                 index.pdq.settle()
@@ -276,8 +328,6 @@ class BankMatcher:
             if len(rows) < CHANGE_BATCH:
                 break
         self.last_refresh = time.monotonic()
-        # After every batch is applied (new hashes already match, from the delta), not between batches.
-        self._rebuild_if_needed()
         return applied
 
     def _apply(self, rows: list[changes.ChangeTuple]) -> None:
@@ -298,24 +348,6 @@ class BankMatcher:
         for signal_type, pending in adds.items():
             indexes[signal_type].add(pending)
 
-    def _rebuild_if_needed(self, *, wait: bool = False) -> None:
-        # In its own thread and outside the lock: a rebuild works on a snapshot and swaps in, so queries
-        # and the polling of the change log go on meanwhile (a 1M rebuild takes seconds on a busy machine).
-        if self._rebuilding is not None and self._rebuilding.is_alive():
-            return
-        pending = [i.pdq for i in self._indexes.values() if i.pdq is not None and i.pdq.needs_rebuild()]
-        if not pending:
-            return
-
-        def rebuild() -> None:
-            for pdq in pending:
-                pdq.rebuild()
-
-        self._rebuilding = threading.Thread(target=rebuild, name="bank-index-rebuild", daemon=True)
-        self._rebuilding.start()
-        if wait:
-            self._rebuilding.join()
-
     def _reload_banks_in(self, session: object) -> None:
         from sqlalchemy.orm import Session
 
@@ -335,12 +367,12 @@ class BankMatcher:
 
     # Queries -------------------------------------------------------------------------------------------
 
-    def query(self, signal_type: str, value: str, radius: int) -> list[Hit]:
+    def query(self, signal_type: str, value: str, radius: float) -> list[Hit]:
         # No lock: a query must not wait while the refresh thread applies a large import (that wait was
         # the p99 during imports). Safe because writers fill an _Entries position before the PDQ engine
         # can return it, swap grown arrays in whole, and the engine publishes immutable snapshots.
         index = self._indexes[signal_type]
-        assert isinstance(index, _TypeIndex), "vpdq is queried with query_vpdq"
+        assert not isinstance(index, VpdqTypeIndex), "vpdq is queried with query_vpdq"
         return index.query(value, radius)
 
     def query_vpdq(self, value: str, radius: int) -> list[VpdqHit]:

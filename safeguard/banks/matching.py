@@ -12,6 +12,9 @@ frames match within the bank's ``pdq_threshold``, and it counts when the share o
 match and the share of the banked video's frames that match reach ``VPDQ_QUERY_MATCH_PERCENT`` and
 ``VPDQ_COMPARED_MATCH_PERCENT`` (80 and 0, as threatexchange). Its match carries both percentages, and
 ``distance`` is the median distance of the matched query frames.
+
+Thresholds: ``pdq`` and ``vpdq`` frames match within the bank's ``pdq_threshold``; exact types only
+when equal; any other (plug-in) type within its own ``default_threshold``.
 """
 
 from __future__ import annotations
@@ -36,9 +39,11 @@ from safeguard.banks.signals import (
     VPDQ_QUERY_MATCH_PERCENT,
     normalize_hash,
     normalize_signal_type,
+    signal_type_of,
 )
 from safeguard.banks.vpdq_index import VpdqScore
 from safeguard.errors import InvalidInput
+from safeguard.media import IndexKind
 
 READY_WAIT_S = 10.0
 
@@ -116,6 +121,16 @@ def _scored_videos(matcher: BankMatcher, value: str, radius: int, scores: dict[i
     return list(chosen.values())
 
 
+def _search_radius(signal_type: str, banks: Collection[BankInfo]) -> float:
+    """How far the index searches: the largest live bank threshold for PDQ and vPDQ (each hit is then
+    checked against its own bank's), the type's own threshold for other distance types, 0 for exact."""
+    kind = signal_type_of(signal_type)
+    if kind.index_kind() in (IndexKind.pdq, IndexKind.vpdq):
+        widest = max((b.pdq_threshold for b in banks if b.enabled and not b.deleted), default=0)
+        return min(widest, PDQ_MAX_THRESHOLD)
+    return 0 if kind.exact else kind.default_threshold
+
+
 def _admits(bank: BankInfo | None, hit: Hit, signal_type: str, flip: float) -> bool:
     if bank is None or bank.deleted or not bank.enabled:
         return False
@@ -138,14 +153,13 @@ def match_signal(
     if not matcher.ready.wait(READY_WAIT_S):
         raise IndexNotReady("the match index is still loading; retry shortly")
     banks = matcher.banks
-    live = [b for b in banks.values() if b.enabled and not b.deleted]
-    radius = max((b.pdq_threshold for b in live), default=0) if st in DISTANCE_TYPES | {VPDQ} else 0
+    radius = _search_radius(st, banks.values())
     flip = coinflip(st, value, seed)
     scores: dict[int, VpdqScore] = {}
     if st == VPDQ:
-        hits = _scored_videos(matcher, value, min(radius, PDQ_MAX_THRESHOLD), scores)
+        hits = _scored_videos(matcher, value, int(radius), scores)
     else:
-        hits = matcher.query(st, value, min(radius, PDQ_MAX_THRESHOLD))
+        hits = matcher.query(st, value, radius)
     best: dict[int, Hit] = {}
     for hit in hits:
         bank = banks.get(hit.bank_id)

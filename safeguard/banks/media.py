@@ -18,7 +18,7 @@ collide. A vPDQ hash none of whose frames reaches the floor is not banked either
 from __future__ import annotations
 
 from safeguard.banks.service import SignalIn
-from safeguard.banks.signals import SIGNAL_TYPES
+from safeguard.banks.signals import signal_types
 from safeguard.errors import UnsupportedMedia
 from safeguard.media import HashOptions, HashResult, HashTask
 from safeguard.media.pool import shared_pool
@@ -35,9 +35,10 @@ def bankable(result: HashResult) -> list[SignalIn]:
     """The matchable signals of ``result`` that banks hold, plain hashes first, without repeats."""
     signals: list[SignalIn] = []
     seen: set[tuple[str, str]] = set()
+    held = signal_types()
     for signal in sorted(result.signals, key=lambda s: s.variant is not None):
         key = (signal.signal_type, signal.hash)
-        if signal.signal_type not in SIGNAL_TYPES or not signal.matchable or key in seen:
+        if signal.signal_type not in held or not signal.matchable or key in seen:
             continue
         seen.add(key)
         signals.append(SignalIn(*key, "primary" if signal.variant is None else "variant"))

@@ -52,12 +52,6 @@ class PdqIndex:
         """Wait for background merges: a freshly loaded index then answers from its main segment alone."""
         self._engine.wait_for_merge()
 
-    def needs_rebuild(self) -> bool:
-        return False  # the engine merges its delta in the background
-
-    def rebuild(self) -> None:
-        return None
-
     def search(
         self, code: npt.NDArray[np.uint8], radius: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:

@@ -1,7 +1,10 @@
 """Signal types banks hold, and validation of their hash strings.
 
-This is the banks' thin adapter over the signal types of ``safeguard.media``: ``pdq``, ``md5``,
-``video_md5`` and ``sha256`` are lowercase hex; ``vpdq`` is python-threatexchange's ``VPDQSignal`` string,
+This is the banks' thin adapter over the signal type registry of ``safeguard.media``
+(``default_registry()``): banks hold every registered type, built-in or installed through the
+``safeguard.signal_types`` entry point group, and each type validates its own hash strings. Of the
+built-ins, ``pdq``, ``md5``, ``video_md5`` and ``sha256`` are lowercase hex; ``vpdq`` is
+python-threatexchange's ``VPDQSignal`` string,
 a JSON list of ``"<pdq hex>,<quality>,<timestamp>"`` frame strings (``safeguard.media.vpdq`` parses and
 writes it), held in banks in that canonical form.
 
@@ -17,16 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 
 from safeguard.banks.errors import InvalidSignal
 from safeguard.errors import SafeguardError
+from safeguard.media import IndexKind, SignalType, default_registry
 from safeguard.media.vpdq import VpdqFrame, decode_hash, encode_frames
 
-HEX_LENGTHS: dict[str, int] = {"pdq": 64, "md5": 32, "video_md5": 32, "sha256": 64}
 VPDQ = "vpdq"
-SIGNAL_TYPES = (*HEX_LENGTHS, VPDQ)
-DISTANCE_TYPES = frozenset({"pdq"})  # matched by Hamming distance; md5, sha256, video_md5 match exactly
+DISTANCE_TYPES = frozenset({"pdq"})  # matched within the bank's pdq_threshold (Hamming distance)
 PDQ_MAX_THRESHOLD = 31  # the index answers every hash within 31 bits exactly (see pdq_index.py)
 
 VPDQ_QUALITY_FLOOR = 50
@@ -38,29 +39,44 @@ VPDQ_MAX_CHARS = 2_000_000
 # Keys longer than this (vPDQ strings) are stored as a digest: the uniqueness index stays small.
 MAX_KEY_CHARS = 128
 
-_HEX = re.compile(r"[0-9a-f]+")
+# A plug-in type's hash string longer than this is refused before the type sees it (bounded input).
+MAX_HASH_CHARS = 4_096
+
+
+def signal_types() -> tuple[str, ...]:
+    """The names of every signal type banks hold (the registry's, in its order)."""
+    return default_registry().names()
+
+
+def signal_type_of(name: str) -> type[SignalType]:
+    """The registered type called ``name`` (canonical lowercase name; see normalize_signal_type)."""
+    return default_registry().get(name)
 
 
 def normalize_signal_type(signal_type: str, *, field: str = "signal_type") -> str:
+    registry = default_registry()
     name = signal_type.strip().lower()
-    if name not in SIGNAL_TYPES:
-        known = ", ".join(SIGNAL_TYPES)
+    if name not in registry:
+        known = ", ".join(registry.names())
         raise InvalidSignal(f"unknown signal type {signal_type[:40]!r}; known types: {known}", field=field)
     return name
 
 
 def normalize_hash(signal_type: str, value: str, *, field: str = "hash") -> str:
-    """The canonical form of ``value`` (lowercase hex; vPDQ re-encoded); raises InvalidSignal naming what
-    is wrong."""
+    """The canonical form of ``value`` as its signal type writes it (lowercase hex; vPDQ re-encoded);
+    raises InvalidSignal naming what is wrong."""
     name = normalize_signal_type(signal_type)
-    if name == VPDQ:
+    kind = signal_type_of(name)
+    if kind.index_kind() is IndexKind.vpdq:
         return encode_frames(parse_vpdq(value, field=field))
-    text = value.strip().lower()
-    expected = HEX_LENGTHS[name]
-    if len(text) != expected or not _HEX.fullmatch(text):
-        shown = value[:80]
-        raise InvalidSignal(f"{shown!r} is not a {name} hash ({expected} hex digits)", field=field)
-    return text
+    if len(value) > MAX_HASH_CHARS:
+        raise InvalidSignal(f"a {name} hash is at most {MAX_HASH_CHARS} characters", field=field)
+    try:
+        return kind.validate_hash(value)
+    except SafeguardError as exc:
+        raise InvalidSignal(exc.detail, field=field) from None
+    except ValueError:  # a plug-in's own check, not one of our typed errors
+        raise InvalidSignal(f"{value[:80]!r} is not a {name} hash", field=field) from None
 
 
 def parse_vpdq(value: str, *, field: str = "hash") -> list[VpdqFrame]:

@@ -21,7 +21,7 @@ See docs/media.md.
 from safeguard.media.pool import HashOutcome, HashPool, HashTask
 from safeguard.media.registry import ENTRY_POINT_GROUP, SignalTypeRegistry, default_registry
 from safeguard.media.service import hash_content, signals_to_bank, signals_to_query
-from safeguard.media.signal_type import BytesHasher, ContentHasher, FileHasher, SignalType
+from safeguard.media.signal_type import BytesHasher, ContentHasher, FileHasher, IndexKind, SignalType
 from safeguard.media.types import (
     BANKED_CROPS,
     FINE_CROPS,
@@ -49,6 +49,7 @@ __all__ = [
     "HashPool",
     "HashResult",
     "HashTask",
+    "IndexKind",
     "MediaInfo",
     "MediaLimits",
     "Progress",

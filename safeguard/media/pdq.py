@@ -13,7 +13,7 @@ import numpy.typing as npt
 import pdqhash
 
 from safeguard.media.content import Content
-from safeguard.media.signal_type import ContentHasher, HexSignalType, hamming_hex
+from safeguard.media.signal_type import ContentHasher, HexSignalType, IndexKind, hamming_hex
 from safeguard.media.trim import trim
 from safeguard.media.types import ContentKind, HashOptions, Signal
 
@@ -32,6 +32,10 @@ class PdqSignal(HexSignalType, ContentHasher):
     exact: ClassVar[bool] = False
     hex_digits: ClassVar[int] = 64
     description: ClassVar[str] = "PDQ perceptual image hash (256 bits), matched by Hamming distance"
+
+    @classmethod
+    def index_kind(cls) -> IndexKind:
+        return IndexKind.pdq
 
     @classmethod
     def distance(cls, a: str, b: str) -> float:

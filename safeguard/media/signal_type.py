@@ -6,14 +6,20 @@ capability: a type that can hash content also subclasses :class:`FileHasher` (it
 :class:`BytesHasher` (it hashes the bytes; a path is read for it). Types that cannot hash (a hash list
 received from elsewhere) only validate and compare.
 
-Third parties add a type by exposing a subclass under the entry point group ``safeguard.signal_types``
-(see ``registry.py``); nothing in Safeguard needs editing.
+A type also says which kind of index matches it (:meth:`SignalType.index_kind`, as python-threatexchange's
+``get_index_cls``): ``exact`` (a hash table of canonical strings), ``linear`` (every banked hash compared
+with :meth:`SignalType.distance`: the trivial index that lets a new type match before a fast one exists),
+or the built-in fast indexes ``pdq`` (multi-index hashing over 256-bit hashes) and ``vpdq`` (videos scored
+frame by frame). Banks, imports, exports, matching and the HMA routes read the registry, so a third party
+adds a type by exposing a subclass under the entry point group ``safeguard.signal_types`` (see
+``registry.py``); nothing in Safeguard needs editing.
 """
 
 from __future__ import annotations
 
 import abc
 import re
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -22,6 +28,15 @@ from safeguard.media.types import ContentKind, HashOptions, Signal
 
 if TYPE_CHECKING:
     from safeguard.media.content import Content
+
+
+class IndexKind(StrEnum):
+    """How the bank matcher indexes a signal type (see the module docstring)."""
+
+    exact = "exact"
+    linear = "linear"
+    pdq = "pdq"
+    vpdq = "vpdq"
 
 
 class SignalType(abc.ABC):
@@ -48,6 +63,12 @@ class SignalType(abc.ABC):
     def distance(cls, a: str, b: str) -> float:
         """How far apart two canonical hashes are; exact types answer 0 (equal) or 1."""
         return 0 if cls.validate_hash(a) == cls.validate_hash(b) else 1
+
+    @classmethod
+    def index_kind(cls) -> IndexKind:
+        """The index that matches this type: a hash table for exact types, else a linear scan of
+        :meth:`distance` (built-in fast types override this)."""
+        return IndexKind.exact if cls.exact else IndexKind.linear
 
     @classmethod
     def matches(cls, a: str, b: str, threshold: float | None = None) -> bool:

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from safeguard.media.content import Content
 from safeguard.media.errors import InvalidHash, NotMedia
 from safeguard.media.pdq import PDQ_THRESHOLD, QUALITY_FLOOR, centre_crop, crop_variant_name, pdq_from_rgb
-from safeguard.media.signal_type import ContentHasher, SignalType
+from safeguard.media.signal_type import ContentHasher, IndexKind, SignalType
 from safeguard.media.trim import trim
 from safeguard.media.types import ContentKind, HashOptions, Signal
 from safeguard.media.video import decode_frames, probe
@@ -92,9 +92,14 @@ class VpdqSignal(SignalType, ContentHasher):
     content_types: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.video})
     default_threshold: ClassVar[float] = 100 - QUERY_MATCH_PERCENT
     exact: ClassVar[bool] = False
+
     description: ClassVar[str] = (
         "vPDQ: PDQ of sampled video frames; distance = 100 - % of query frames matched"
     )
+
+    @classmethod
+    def index_kind(cls) -> IndexKind:
+        return IndexKind.vpdq
 
     @classmethod
     def validate_hash(cls, value: str) -> str:
