@@ -127,8 +127,8 @@ def test_directory_groups_conversations_sharing_an_author(tmp_path: Path) -> Non
 PAN12 = GROOMING / "pan12_toy"
 
 
-@pytest.mark.skipif(not PAN12.exists(), reason="shared PAN 2012 fixtures not present")
 def test_pan12_toy_fixtures() -> None:
+    assert PAN12.exists(), f"the shared PAN 2012 toy fixtures are missing: {PAN12}"
     train = PAN12 / "train"
     ids = read_author_ids(
         train / "pan12-sexual-predator-identification-training-corpus-predators-2012-05-01.txt"

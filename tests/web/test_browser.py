@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright import sync_api
 
 from tests.helpers import IMAGES
 from tests.web.browser import AXE, CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, Stack, start_stack
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+# CI installs Debian's chromium (.ci/run); without it these tests must fail, not skip silently.
+assert CHROMIUM.exists(), "the browser tests need Debian's chromium at /usr/bin/chromium"
 
-sync_api = pytest.importorskip("playwright.sync_api")
 PASSWORD = "a calm long passphrase 42"
 
 
