@@ -94,8 +94,8 @@ def _start_delivery_worker() -> DeliveryWorker:
 
 
 def _demo_key(session: Session, path: Path) -> str:
-    """The demo integrator key kept (0600) in the data directory, minted only when none is kept or the kept one
-    was revoked, so restarting ``serve --demo`` does not pile up integrator keys."""
+    """The demo integrator key kept (0600) in the data directory, minted only when none is kept or the kept
+    one was revoked, so restarting ``serve --demo`` does not pile up integrator keys."""
     try:
         kept = path.read_text(encoding="ascii").strip()
         keys.authenticate(session, kept)

@@ -130,7 +130,7 @@ def test_urls_are_checked_after_resolution() -> None:
     assert "127.0.0.1" not in str(refused.value)
     assert "::1" not in str(refused.value)
     # Each refusal an operator can lift names the setting that lifts it.
-    with pytest.raises(UnsafeWebhookUrl, match="https.*SAFEGUARD_WEBHOOK_ALLOW_HTTP"):
+    with pytest.raises(UnsafeWebhookUrl, match=r"https.*SAFEGUARD_WEBHOOK_ALLOW_HTTP"):
         ssrf.resolve("http://127.0.0.1/hook", allow_http=False, allow_networks=["127.0.0.0/8"])
     with pytest.raises(UnsafeWebhookUrl, match="SAFEGUARD_WEBHOOK_ALLOW_NETWORKS"):
         ssrf.resolve("https://127.0.0.1/hook", allow_http=False, allow_networks=[])
