@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, aliased
 
 from safeguard import audit
 from safeguard.actions.config import WebhookSettings
-from safeguard.actions.errors import DeliveryNotFound, NotDeadLettered
+from safeguard.actions.errors import DeliveryNotFound, EndpointInactive, NotDeadLettered
 from safeguard.actions.models import WebhookDelivery, WebhookEndpoint
 from safeguard.auth import Actor, Role
 from safeguard.review.common import who
@@ -236,6 +236,14 @@ def get_delivery(session: Session, actor: Actor, delivery_id: int) -> WebhookDel
     return row
 
 
+def _refuse_inactive(session: Session, endpoint_id: int) -> None:
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is not None and not endpoint.active:
+        raise EndpointInactive(
+            f"webhook endpoint {endpoint_id} is deactivated; reactivate it before replaying its deliveries"
+        )
+
+
 def _requeue(row: WebhookDelivery, now: datetime) -> None:
     row.status = "pending"
     row.attempts = 0
@@ -250,6 +258,7 @@ def replay(session: Session, actor: Actor, delivery_id: int) -> WebhookDelivery:
     row = get_delivery(session, actor, delivery_id)
     if row.status != "dead":
         raise NotDeadLettered(f"delivery {delivery_id} is {row.status}, not dead-lettered")
+    _refuse_inactive(session, row.endpoint_id)
     _requeue(row, utcnow())
     audit.record(session, actor, "webhook.replay", "webhook_delivery", str(row.id))
     return row
@@ -257,7 +266,12 @@ def replay(session: Session, actor: Actor, delivery_id: int) -> WebhookDelivery:
 
 def replay_dead(session: Session, actor: Actor, *, endpoint_id: int | None = None) -> int:
     """Replay every dead-lettered delivery (of one endpoint); returns how many."""
+    if endpoint_id is not None:
+        _refuse_inactive(session, endpoint_id)
     rows = list_deliveries(session, actor, status="dead", endpoint_id=endpoint_id, limit=1_000_000)
+    # Across all endpoints, a deactivated one's deliveries stay dead-lettered rather than failing the call.
+    inactive = set(session.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.active.is_(False))))
+    rows = [r for r in rows if r.endpoint_id not in inactive]
     now = utcnow()
     for row in rows:
         _requeue(row, now)
