@@ -11,9 +11,9 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from safeguard import audit
@@ -40,12 +40,25 @@ class ApiKeyInfo:
     created_at: datetime
     created_by: str
     revoked_at: datetime | None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
 
     @classmethod
     def of(cls, row: ApiKey) -> ApiKeyInfo:
         return cls(
-            row.id, row.name, Role(row.role), row.prefix, row.created_at, row.created_by, row.revoked_at
+            row.id,
+            row.name,
+            Role(row.role),
+            row.prefix,
+            row.created_at,
+            row.created_by,
+            row.revoked_at,
+            row.expires_at,
+            row.last_used_at,
         )
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +79,19 @@ def parse_role(value: str) -> Role:
         raise UnknownRole(f"unknown role {value!r}; expected one of: {allowed}", field="role") from None
 
 
-def create_key(session: Session, actor: Actor, *, name: str, role: Role) -> NewApiKey:
+def create_key(
+    session: Session, actor: Actor, *, name: str, role: Role, expires_at: datetime | None = None
+) -> NewApiKey:
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput("name must be 1 to 200 characters", field="name")
+    if expires_at is not None:
+        # A time without a zone is read as UTC.
+        expires_at = (
+            expires_at.replace(tzinfo=UTC) if expires_at.tzinfo is None else expires_at.astimezone(UTC)
+        )
+        if expires_at <= utcnow():
+            raise InvalidInput("expires_at must be in the future", field="expires_at")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
         name=name,
@@ -78,10 +100,19 @@ def create_key(session: Session, actor: Actor, *, name: str, role: Role) -> NewA
         key_hash=hash_key(key),
         created_at=utcnow(),
         created_by=f"{actor.kind}:{actor.id}",
+        expires_at=expires_at,
     )
     session.add(row)
     session.flush()
-    audit.record(session, actor, "api_key.create", "api_key", str(row.id), {"name": name, "role": role.value})
+    expiry = expires_at.isoformat(timespec="seconds") if expires_at else None
+    audit.record(
+        session,
+        actor,
+        "api_key.create",
+        "api_key",
+        str(row.id),
+        {"name": name, "role": role.value, "expires_at": expiry},
+    )
     return NewApiKey(ApiKeyInfo.of(row), key)
 
 
@@ -122,7 +153,41 @@ def authenticate_digest(session: Session, digest: str, *, request_id: str | None
         raise InvalidCredentials("the API key is not valid")
     if row.revoked_at is not None:
         raise InvalidCredentials("the API key has been revoked")
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        raise InvalidCredentials("the API key has expired")
     return Actor(kind="api_key", id=str(row.id), role=Role(row.role), request_id=request_id)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyTimes:
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+    def use_is_stale(self, now: datetime) -> bool:
+        return self.last_used_at is None or self.last_used_at < now - LAST_USE_RESOLUTION
+
+
+def key_times(session: Session, key_id: str) -> KeyTimes:
+    """When the key stops working and when it was last seen, for callers that cache a key's validity."""
+    row = session.execute(
+        select(ApiKey.expires_at, ApiKey.last_used_at).where(ApiKey.id == int(key_id))
+    ).one()
+    return KeyTimes(row.expires_at, row.last_used_at)
+
+
+LAST_USE_RESOLUTION = timedelta(seconds=60)
+
+
+def record_use(session: Session, key_id: str) -> bool:
+    """Note that the key was used now, at most once a minute per key (a short write; True if written)."""
+    now = utcnow()
+    result = session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == int(key_id))
+        .where(or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USE_RESOLUTION))
+        .values(last_used_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def has_any_key(session: Session) -> bool:

@@ -26,6 +26,10 @@ class ApiKeyOut(BaseModel):
     created_at: datetime
     created_by: str
     revoked_at: datetime | None
+    expires_at: datetime | None = Field(default=None, description="Refused from this moment on; null: never.")
+    last_used_at: datetime | None = Field(
+        default=None, description="When the key was last checked (to within a minute); null: never used."
+    )
 
     @classmethod
     def of(cls, info: ApiKeyInfo) -> ApiKeyOut:
@@ -37,12 +41,17 @@ class ApiKeyOut(BaseModel):
             created_at=info.created_at,
             created_by=info.created_by,
             revoked_at=info.revoked_at,
+            expires_at=info.expires_at,
+            last_used_at=info.last_used_at,
         )
 
 
 class ApiKeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200, description="Who or what uses the key.")
     role: Role
+    expires_at: datetime | None = Field(
+        default=None, description="Optional expiry, in the future (UTC if no zone)."
+    )
 
 
 class ApiKeyCreated(ApiKeyOut):
@@ -55,7 +64,7 @@ def create_key(
     actor: Annotated[Actor, Depends(admin_only)],
     session: Annotated[Session, Depends(db_session)],
 ) -> ApiKeyCreated:
-    created = keys.create_key(session, actor, name=body.name, role=body.role)
+    created = keys.create_key(session, actor, name=body.name, role=body.role, expires_at=body.expires_at)
     return ApiKeyCreated(**ApiKeyOut.of(created.info).model_dump(), key=created.key)
 
 
