@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
+from functools import partial
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from safeguard.auth import Role
+from safeguard.errors import TooManyRequests
 from safeguard.store.db import Database
 from safeguard.users import service as users
+from safeguard.users.throttle import LoginThrottle
 from safeguard.web.access import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
@@ -28,6 +34,9 @@ from safeguard.web.access import (
 from safeguard.web.rendering import render
 
 router = APIRouter()
+# argon2 checks at once (each already uses several cores); more than MAX_WAITING_CHECKS queued is a 429.
+PASSWORD_CHECKS = max(1, (os.cpu_count() or 2) // 2)
+MAX_WAITING_CHECKS = 16
 signed_in = page(*everyone())
 signed_in_form = form(*everyone())
 
@@ -72,8 +81,26 @@ def login_form(request: Request, next: str = "") -> Response:
     return _login_page(request, next_path=_safe_next(request, next))
 
 
+def _limiter(request: Request) -> anyio.CapacityLimiter:
+    """Password checks running at once (each argon2 check is CPU-heavy and uses several threads)."""
+    state = request.app.state
+    limiter: anyio.CapacityLimiter | None = getattr(state, "login_limiter", None)
+    if limiter is None:
+        limiter = state.login_limiter = anyio.CapacityLimiter(PASSWORD_CHECKS)
+    return limiter
+
+
+def _throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle | None = getattr(request.app.state, "login_throttle", None)
+    if throttle is None:
+        settings = web_settings(request)
+        throttle = LoginThrottle(settings.throttle_attempts, settings.throttle_minutes * 60)
+        request.app.state.login_throttle = throttle
+    return throttle
+
+
 @router.post("/login")
-def login(
+async def login(
     request: Request,
     db: Annotated[Database, Depends(get_db)],
     username: Annotated[str, Form(max_length=200)],
@@ -88,14 +115,21 @@ def login(
             request, error="The sign-in form expired. Please try again.", next_path=next_path, status=403
         )
     settings = web_settings(request)
-    with db.session() as session:
-        outcome = users.login(
-            session,
-            username,
-            password,
-            settings=settings,
-            request_id=getattr(request.state, "request_id", None),
-        )
+    limiter = _limiter(request)
+    if limiter.statistics().tasks_waiting >= MAX_WAITING_CHECKS:
+        raise TooManyRequests("too many sign-ins are being checked right now; retry shortly", retry_after=2)
+    check = partial(
+        users.login,
+        db,
+        username,
+        password,
+        settings=settings,
+        request_id=getattr(request.state, "request_id", None),
+        client=request.client.host if request.client else "",
+        throttle=_throttle(request),
+    )
+    # In a thread of its own limiter: neither the event loop nor the pool other routes run in waits on it.
+    outcome = await anyio.to_thread.run_sync(check, limiter=limiter)
     if not outcome.ok or outcome.user is None or outcome.token is None:
         # One message for every failure, so the form does not tell which user names exist.
         error = "That user name and password did not work, or the account is locked for now."
