@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 from functools import partial
 from typing import Annotated
@@ -17,6 +16,7 @@ from safeguard.auth import Role
 from safeguard.errors import TooManyRequests
 from safeguard.store.db import Database
 from safeguard.users import service as users
+from safeguard.users.passwords import CHECKS_AT_ONCE
 from safeguard.users.throttle import LoginThrottle
 from safeguard.web.access import (
     CSRF_FIELD,
@@ -34,9 +34,12 @@ from safeguard.web.access import (
 from safeguard.web.rendering import render
 
 router = APIRouter()
-# argon2 checks at once (each already uses several cores); more than MAX_WAITING_CHECKS queued is a 429.
-PASSWORD_CHECKS = max(1, (os.cpu_count() or 2) // 2)
-MAX_WAITING_CHECKS = 16
+# Sign-ins checked at once (as many as safeguard.users.passwords runs); the others wait without a thread,
+# and past MAX_WAITING_CHECKS waiting a sign-in is a 429. A 429 is sent after REFUSAL_DELAY_S: a client
+# that retries at once is slowed to that pace at no cost to the server.
+PASSWORD_CHECKS = CHECKS_AT_ONCE
+MAX_WAITING_CHECKS = 256
+REFUSAL_DELAY_S = 1.0
 signed_in = page(*everyone())
 signed_in_form = form(*everyone())
 
@@ -117,6 +120,7 @@ async def login(
     settings = web_settings(request)
     limiter = _limiter(request)
     if limiter.statistics().tasks_waiting >= MAX_WAITING_CHECKS:
+        await anyio.sleep(REFUSAL_DELAY_S)
         raise TooManyRequests("too many sign-ins are being checked right now; retry shortly", retry_after=2)
     check = partial(
         users.login,
@@ -129,7 +133,11 @@ async def login(
         throttle=_throttle(request),
     )
     # In a thread of its own limiter: neither the event loop nor the pool other routes run in waits on it.
-    outcome = await anyio.to_thread.run_sync(check, limiter=limiter)
+    try:
+        outcome = await anyio.to_thread.run_sync(check, limiter=limiter)
+    except TooManyRequests:
+        await anyio.sleep(REFUSAL_DELAY_S)
+        raise
     if not outcome.ok or outcome.user is None or outcome.token is None:
         # One message for every failure, so the form does not tell which user names exist.
         error = "That user name and password did not work, or the account is locked for now."
