@@ -159,6 +159,7 @@ def main() -> None:
     server = subprocess.Popen(
         [*CLI, "serve", "--workers", "1", "--port", str(port)],
         env=env,
+        cwd=home,  # not the checkout: PYTHONPATH decides which tree the server runs
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
