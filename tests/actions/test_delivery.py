@@ -149,6 +149,7 @@ def test_killing_the_worker_mid_delivery_loses_nothing(db: Database, tmp_path: P
             SAFEGUARD_WEBHOOK_ALLOW_NETWORKS='["127.0.0.0/8"]',
             SAFEGUARD_WEBHOOK_ALLOW_HTTP="true",
             SAFEGUARD_WEBHOOK_LEASE_SECONDS="1",
+            SAFEGUARD_WEBHOOK_TIMEOUT_SECONDS="0.5",
             SAFEGUARD_WEBHOOK_BACKOFF_BASE_SECONDS="0.05",
             SAFEGUARD_WEBHOOK_CONCURRENCY="1",
             SAFEGUARD_WEBHOOK_BATCH_SIZE="1",
