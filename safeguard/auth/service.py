@@ -22,11 +22,13 @@ from safeguard.auth.errors import (
     ApiKeyNotFound,
     InvalidCredentials,
     UnknownRole,
+    UnknownUser,
 )
 from safeguard.auth.models import ApiKey
 from safeguard.auth.roles import Actor, Role
 from safeguard.errors import InvalidInput
 from safeguard.store.base import utcnow
+from safeguard.users.models import User
 
 KEY_PREFIX = "sg_"
 
@@ -40,11 +42,12 @@ class ApiKeyInfo:
     created_at: datetime
     created_by: str
     revoked_at: datetime | None
+    user: str | None = None  # the UI user who holds the key
 
     @classmethod
-    def of(cls, row: ApiKey) -> ApiKeyInfo:
+    def of(cls, row: ApiKey, user: str | None = None) -> ApiKeyInfo:
         return cls(
-            row.id, row.name, Role(row.role), row.prefix, row.created_at, row.created_by, row.revoked_at
+            row.id, row.name, Role(row.role), row.prefix, row.created_at, row.created_by, row.revoked_at, user
         )
 
 
@@ -66,10 +69,21 @@ def parse_role(value: str) -> Role:
         raise UnknownRole(f"unknown role {value!r}; expected one of: {allowed}", field="role") from None
 
 
-def create_key(session: Session, actor: Actor, *, name: str, role: Role) -> NewApiKey:
+def _user_id(session: Session, username: str) -> int:
+    user_id = session.scalar(select(User.id).where(User.username == username))
+    if user_id is None:
+        raise UnknownUser(f"no UI user {username!r}", field="user")
+    return user_id
+
+
+def create_key(
+    session: Session, actor: Actor, *, name: str, role: Role, user: str | None = None
+) -> NewApiKey:
+    """A new key; ``user`` names the UI user who holds it (one person for four-eyes rules)."""
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput("name must be 1 to 200 characters", field="name")
+    user_id = _user_id(session, user) if user is not None else None
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
         name=name,
@@ -78,18 +92,20 @@ def create_key(session: Session, actor: Actor, *, name: str, role: Role) -> NewA
         key_hash=hash_key(key),
         created_at=utcnow(),
         created_by=f"{actor.kind}:{actor.id}",
+        user_id=user_id,
     )
     session.add(row)
     session.flush()
-    audit.record(session, actor, "api_key.create", "api_key", str(row.id), {"name": name, "role": role.value})
-    return NewApiKey(ApiKeyInfo.of(row), key)
+    change = {"name": name, "role": role.value, **({"user": user} if user is not None else {})}
+    audit.record(session, actor, "api_key.create", "api_key", str(row.id), change)
+    return NewApiKey(ApiKeyInfo.of(row, user), key)
 
 
 def list_keys(session: Session, *, include_revoked: bool = True) -> list[ApiKeyInfo]:
-    query = select(ApiKey).order_by(ApiKey.id)
+    query = select(ApiKey, User.username).outerjoin(User, ApiKey.user_id == User.id).order_by(ApiKey.id)
     if not include_revoked:
         query = query.where(ApiKey.revoked_at.is_(None))
-    return [ApiKeyInfo.of(row) for row in session.scalars(query)]
+    return [ApiKeyInfo.of(row, username) for row, username in session.execute(query)]
 
 
 def revoke_key(session: Session, actor: Actor, key_id: int) -> ApiKeyInfo:
@@ -100,7 +116,8 @@ def revoke_key(session: Session, actor: Actor, key_id: int) -> ApiKeyInfo:
         raise ApiKeyAlreadyRevoked(f"API key {key_id} was already revoked")
     row.revoked_at = utcnow()
     audit.record(session, actor, "api_key.revoke", "api_key", str(row.id), {"revoked": True})
-    return ApiKeyInfo.of(row)
+    user = session.get(User, row.user_id) if row.user_id is not None else None
+    return ApiKeyInfo.of(row, user.username if user else None)
 
 
 def key_digest(key: str) -> str:

@@ -18,12 +18,17 @@ app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 def create(
     role: Annotated[str, typer.Option(help="admin, integrator, moderator or analyst")],
     name: Annotated[str, typer.Option(help="Who or what will use the key")],
+    user: Annotated[
+        str | None,
+        typer.Option(help="The UI user who holds the key (four-eyes treats both as one person)"),
+    ] = None,
 ) -> None:
     """Create a key. It is printed once; only its hash is stored."""
     db = open_db()
     with db.session() as session:
-        created = keys.create_key(session, Actor.cli(), name=name, role=keys.parse_role(role))
-    console.print(f"created key {created.info.id} ({created.info.role.value}, {created.info.name!r})")
+        created = keys.create_key(session, Actor.cli(), name=name, role=keys.parse_role(role), user=user)
+    held = f", held by {created.info.user!r}" if created.info.user else ""
+    console.print(f"created key {created.info.id} ({created.info.role.value}, {created.info.name!r}{held})")
     console.print("store it now, it is not shown again:")
     print(created.key)
 
@@ -34,13 +39,14 @@ def list_command() -> None:
     db = open_db()
     with db.read_session() as session:
         infos = keys.list_keys(session)
-    table = Table("id", "name", "role", "prefix", "created", "revoked")
+    table = Table("id", "name", "role", "user", "prefix", "created", "revoked")
     for info in infos:
         revoked = info.revoked_at.isoformat(timespec="seconds") if info.revoked_at else ""
         table.add_row(
             str(info.id),
             info.name,
             info.role.value,
+            info.user or "",
             info.prefix,
             info.created_at.isoformat(timespec="seconds"),
             revoked,
