@@ -29,6 +29,7 @@ from safeguard.actions.config import WebhookSettings
 from safeguard.actions.errors import DeliveryNotFound, EndpointInactive, NotDeadLettered
 from safeguard.actions.models import WebhookDelivery, WebhookEndpoint
 from safeguard.auth import Actor, Role
+from safeguard.auth.identity import refusal
 from safeguard.review.common import who
 from safeguard.review.models import ReviewEvent
 from safeguard.store.base import utcnow
@@ -261,12 +262,15 @@ def list_deliveries(
 
 def get_delivery(session: Session, actor: Actor, delivery_id: int) -> WebhookDelivery:
     row = session.get(WebhookDelivery, delivery_id)
-    if row is not None and actor.role is not Role.admin:
-        endpoint = session.get(WebhookEndpoint, row.endpoint_id)
-        if endpoint is None or endpoint.owner != who(actor):
-            row = None
     if row is None:
         raise DeliveryNotFound(f"no delivery {delivery_id}")
+    if actor.role is not Role.admin:
+        endpoint = session.get(WebhookEndpoint, row.endpoint_id)
+        if endpoint is None or endpoint.owner != who(actor):  # another integrator's: missing, audited
+            owner = endpoint.owner if endpoint is not None else "unknown"
+            raise DeliveryNotFound(f"no delivery {delivery_id}").refusing(
+                refusal(actor, "webhook_delivery", str(delivery_id), owner)
+            )
     return row
 
 

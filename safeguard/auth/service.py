@@ -22,11 +22,13 @@ from safeguard.auth.errors import (
     ApiKeyNotFound,
     InvalidCredentials,
     UnknownRole,
+    UnknownUser,
 )
 from safeguard.auth.models import ApiKey
 from safeguard.auth.roles import Actor, Role
 from safeguard.errors import InvalidInput
 from safeguard.store.base import utcnow
+from safeguard.users.models import User
 
 KEY_PREFIX = "sg_"
 
@@ -42,9 +44,10 @@ class ApiKeyInfo:
     revoked_at: datetime | None
     expires_at: datetime | None = None
     last_used_at: datetime | None = None
+    user: str | None = None  # the UI user who holds the key
 
     @classmethod
-    def of(cls, row: ApiKey) -> ApiKeyInfo:
+    def of(cls, row: ApiKey, user: str | None = None) -> ApiKeyInfo:
         return cls(
             row.id,
             row.name,
@@ -55,6 +58,7 @@ class ApiKeyInfo:
             row.revoked_at,
             row.expires_at,
             row.last_used_at,
+            user,
         )
 
     def expired(self, now: datetime) -> bool:
@@ -79,9 +83,23 @@ def parse_role(value: str) -> Role:
         raise UnknownRole(f"unknown role {value!r}; expected one of: {allowed}", field="role") from None
 
 
+def _user_id(session: Session, username: str) -> int:
+    user_id = session.scalar(select(User.id).where(User.username == username))
+    if user_id is None:
+        raise UnknownUser(f"no UI user {username!r}", field="user")
+    return user_id
+
+
 def create_key(
-    session: Session, actor: Actor, *, name: str, role: Role, expires_at: datetime | None = None
+    session: Session,
+    actor: Actor,
+    *,
+    name: str,
+    role: Role,
+    expires_at: datetime | None = None,
+    user: str | None = None,
 ) -> NewApiKey:
+    """A new key; ``user`` names the UI user who holds it (one person for four-eyes rules)."""
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput("name must be 1 to 200 characters", field="name")
@@ -92,6 +110,7 @@ def create_key(
         )
         if expires_at <= utcnow():
             raise InvalidInput("expires_at must be in the future", field="expires_at")
+    user_id = _user_id(session, user) if user is not None else None
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
         name=name,
@@ -101,26 +120,24 @@ def create_key(
         created_at=utcnow(),
         created_by=f"{actor.kind}:{actor.id}",
         expires_at=expires_at,
+        user_id=user_id,
     )
     session.add(row)
     session.flush()
-    expiry = expires_at.isoformat(timespec="seconds") if expires_at else None
-    audit.record(
-        session,
-        actor,
-        "api_key.create",
-        "api_key",
-        str(row.id),
-        {"name": name, "role": role.value, "expires_at": expiry},
-    )
-    return NewApiKey(ApiKeyInfo.of(row), key)
+    change: dict[str, object] = {"name": name, "role": role.value}
+    if expires_at is not None:
+        change["expires_at"] = expires_at.isoformat(timespec="seconds")
+    if user is not None:
+        change["user"] = user
+    audit.record(session, actor, "api_key.create", "api_key", str(row.id), change)
+    return NewApiKey(ApiKeyInfo.of(row, user), key)
 
 
 def list_keys(session: Session, *, include_revoked: bool = True) -> list[ApiKeyInfo]:
-    query = select(ApiKey).order_by(ApiKey.id)
+    query = select(ApiKey, User.username).outerjoin(User, ApiKey.user_id == User.id).order_by(ApiKey.id)
     if not include_revoked:
         query = query.where(ApiKey.revoked_at.is_(None))
-    return [ApiKeyInfo.of(row) for row in session.scalars(query)]
+    return [ApiKeyInfo.of(row, username) for row, username in session.execute(query)]
 
 
 def revoke_key(session: Session, actor: Actor, key_id: int) -> ApiKeyInfo:
@@ -131,7 +148,8 @@ def revoke_key(session: Session, actor: Actor, key_id: int) -> ApiKeyInfo:
         raise ApiKeyAlreadyRevoked(f"API key {key_id} was already revoked")
     row.revoked_at = utcnow()
     audit.record(session, actor, "api_key.revoke", "api_key", str(row.id), {"revoked": True})
-    return ApiKeyInfo.of(row)
+    user = session.get(User, row.user_id) if row.user_id is not None else None
+    return ApiKeyInfo.of(row, user.username if user else None)
 
 
 def key_digest(key: str) -> str:

@@ -23,15 +23,25 @@ def create(
     expires_in_days: Annotated[
         float | None, typer.Option(min=0.001, max=36500, help="Refuse the key after this many days")
     ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(help="The UI user who holds the key (four-eyes treats both as one person)"),
+    ] = None,
 ) -> None:
     """Create a key. It is printed once; only its hash is stored."""
     expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
     db = open_db()
     with db.session() as session:
         created = keys.create_key(
-            session, Actor.cli(), name=name, role=keys.parse_role(role), expires_at=expires_at
+            session,
+            Actor.cli(),
+            name=name,
+            role=keys.parse_role(role),
+            expires_at=expires_at,
+            user=user,
         )
-    console.print(f"created key {created.info.id} ({created.info.role.value}, {created.info.name!r})")
+    held = f", held by {created.info.user!r}" if created.info.user else ""
+    console.print(f"created key {created.info.id} ({created.info.role.value}, {created.info.name!r}{held})")
     console.print("store it now, it is not shown again:")
     print(created.key)
 
@@ -42,12 +52,13 @@ def list_command() -> None:
     db = open_db()
     with db.read_session() as session:
         infos = keys.list_keys(session)
-    table = Table("id", "name", "role", "prefix", "created", "last used", "expires", "revoked")
+    table = Table("id", "name", "role", "user", "prefix", "created", "last used", "expires", "revoked")
     for info in infos:
         table.add_row(
             str(info.id),
             info.name,
             info.role.value,
+            info.user or "",
             info.prefix,
             _when(info.created_at),
             _when(info.last_used_at) or "never",

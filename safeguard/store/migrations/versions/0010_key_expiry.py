@@ -9,7 +9,7 @@ from alembic import op
 from safeguard.store.base import UTCDateTime
 
 revision = "0010_key_expiry"
-down_revision = "0008_banks_vpdq"
+down_revision = "0009_tenant_scope"
 branch_labels = None
 depends_on = None
 
