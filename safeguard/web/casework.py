@@ -25,6 +25,7 @@ from safeguard.review.models import Appeal, Case, Decision
 from safeguard.review.priority import with_waiting
 from safeguard.review.signals import GroomingAlertSignal, Label, MediaMatchSignal, UserReportSignal
 from safeguard.store.base import utcnow
+from safeguard.text.vocabulary import PLAIN
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
@@ -49,20 +50,6 @@ ACTION_CHOICES = [
     (Action.preserve_evidence, "k", "Preserve evidence"),
     (Action.report_to_authorities, "p", "Report to the authorities"),
 ]
-BEHAVIOUR_TEXT = {
-    "meeting_arrangement": "Arranging to meet in person",
-    "image_request": "Asking for images",
-    "sextortion": "Threats or coercion (sextortion)",
-    "sexual_content": "Sexual talk",
-    "secrecy": "Asking for secrecy",
-    "isolation": "Isolating the child from others",
-    "age_probing": "Probing the child's age",
-    "gifts": "Offering gifts or money",
-    "platform_move": "Asking to move to another app",
-    "personal_information": "Asking for personal information",
-    "trust_building": "Building trust or flattery",
-    "other": "Other concerning behaviour",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +251,7 @@ def case_view(session: Session, case: Case, actor: Actor, media_dir: Path) -> Ca
                     signal.conversation_id,
                     signal.risk,
                     signal.live,
-                    [(b.value, BEHAVIOUR_TEXT.get(b.value, b.value)) for b in signal.behaviours],
+                    [(b.value, PLAIN[b]) for b in signal.behaviours],
                     list(signal.reasons),
                 )
             )

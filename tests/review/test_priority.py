@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from safeguard.review.priority import rank_of, score, with_waiting
-from safeguard.review.signals import Behaviour, ReportCategory, ReporterKind, UserReportSignal
+from safeguard.review.signals import ReportCategory, ReporterKind, UserReportSignal
 from safeguard.store.base import utcnow
+from safeguard.text.vocabulary import Behaviour
 from tests.review.helpers import alert, match
 
 
@@ -20,9 +21,9 @@ def test_parts_and_reasons() -> None:
 
 
 def test_child_at_risk_now() -> None:
-    assert score([alert("c", behaviours=[Behaviour.image_request])]).live_risk
-    assert not score([alert("c", behaviours=[Behaviour.image_request], live=False)]).live_risk
-    assert not score([alert("c", behaviours=[Behaviour.secrecy, Behaviour.gifts])]).live_risk
+    assert score([alert("c", behaviours=[Behaviour.images_webcam])]).live_risk
+    assert not score([alert("c", behaviours=[Behaviour.images_webcam], live=False)]).live_risk
+    assert not score([alert("c", behaviours=[Behaviour.secrecy, Behaviour.gifts_money])]).live_risk
     child = UserReportSignal(
         subject_kind="account",
         subject_id="x",
