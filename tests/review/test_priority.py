@@ -39,7 +39,10 @@ def test_waiting_time_is_added_and_the_rank_orders_like_the_score() -> None:
     now = utcnow()
     p = score([match("c", labels=["B2"])])
     shown = with_waiting(p.parts(), p.base, now - timedelta(hours=10), now)
-    assert shown["waiting"] == 15.0 and shown["score"] == round(p.base + 15, 2)
+    assert shown["waiting"] == 15 and shown["score"] == round(p.base + 15)
+    assert all(
+        isinstance(shown[k], int) for k in ("severity", "confidence", "child_at_risk", "reach", "score")
+    )
     old = rank_of(10.0, now - timedelta(hours=10))
     fresh = rank_of(20.0, now)
     assert old > fresh  # 10 + 15 waiting beats 20 fresh
