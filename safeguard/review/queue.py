@@ -24,6 +24,7 @@ from safeguard.review.config import ReviewSettings, get_review_settings
 from safeguard.review.decisions import load_case, release_lease, require_lease
 from safeguard.review.errors import CaseNotOpen, SeniorOnly
 from safeguard.review.models import Case, Decision
+from safeguard.review.states import CaseStatus, DecisionKind, DecisionStatus
 from safeguard.store.base import utcnow
 
 
@@ -104,15 +105,15 @@ def release(session: Session, actor: Actor, case_id: int) -> Case:
 def escalate(session: Session, actor: Actor, case_id: int, *, reason: str) -> Case:
     """Hand a held case to senior reviewers (the admin role until the web UI adds a senior flag)."""
     case = load_case(session, case_id, for_update=True)
-    if case.status != "open":
+    if case.status is not CaseStatus.open:
         raise CaseNotOpen(f"case {case_id} is {case.status.replace('_', ' ')}")
     require_lease(case, actor)
     now = utcnow()
     session.add(
         Decision(
             case_id=case.id,
-            kind="review",
-            status="escalation",
+            kind=DecisionKind.review,
+            status=DecisionStatus.escalation,
             label="needs_escalation",
             actions=[],
             notes=reason,
@@ -187,9 +188,12 @@ def stats(session: Session) -> QueueStats:
     def count(*conditions: ColumnElement[bool]) -> int:
         return session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
 
-    by_status = {s: n for s, n in session.execute(select(Case.status, func.count()).group_by(Case.status))}
+    by_status = {
+        s.value: n for s, n in session.execute(select(Case.status, func.count()).group_by(Case.status))
+    }
     by_kind = {
-        k: n for k, n in session.execute(select(Case.kind, func.count()).where(queued).group_by(Case.kind))
+        k.value: n
+        for k, n in session.execute(select(Case.kind, func.count()).where(queued).group_by(Case.kind))
     }
     by_label = {
         label: n
@@ -208,7 +212,7 @@ def stats(session: Session) -> QueueStats:
         live_risk=count(queued, Case.live_risk.is_(True)),
         decided_by_label=by_label,
         automatic_decisions=session.scalar(
-            select(func.count()).select_from(Decision).where(Decision.kind == "auto")
+            select(func.count()).select_from(Decision).where(Decision.kind == DecisionKind.auto)
         )
         or 0,
         oldest_waiting_since=session.scalar(select(func.min(Case.queued_at)).where(queued)),

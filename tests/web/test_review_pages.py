@@ -49,7 +49,7 @@ def _media_case(db: Database, content_id: str, label: str, sha: str | None = Non
 
 
 def _grooming_case(db: Database, conversation: str, *, live: bool) -> int:
-    behaviours = ["meeting_arrangement", "secrecy"] if live else ["age_probing"]
+    behaviours = ["meeting", "secrecy"] if live else ["age_location_probing"]
     signal = GroomingAlertSignal(
         conversation_id=conversation,
         risk=0.9,
