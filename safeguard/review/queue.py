@@ -38,17 +38,22 @@ def _free(now: datetime) -> ColumnElement[bool]:
     return or_(Case.lease_holder.is_(None), Case.lease_expires_at <= now)
 
 
+def _escalated_for(actor: Actor, escalated: bool | None) -> bool | None:
+    """The escalated filter an actor may use: seniors (admin) any, everyone else non-escalated cases."""
+    if actor.role is Role.admin:
+        return escalated
+    if escalated:
+        raise SeniorOnly("escalated cases are for senior reviewers (admin role)")
+    return False
+
+
 def _filters(actor: Actor, flt: QueueFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Case.queued == true()]
     if flt.kinds:
         conditions.append(Case.kind.in_(list(flt.kinds)))
     if flt.labels:
         conditions.append(or_(*(Case.labels.contains(f",{label},") for label in flt.labels)))
-    escalated = flt.escalated
-    if actor.role is not Role.admin:
-        if escalated:
-            raise SeniorOnly("escalated cases are claimed by senior reviewers (admin role)")
-        escalated = False
+    escalated = _escalated_for(actor, flt.escalated)
     if escalated is not None:
         conditions.append(Case.escalated.is_(escalated))
     if flt.live_risk_only:
@@ -134,6 +139,7 @@ class CasePage:
 
 def list_cases(
     session: Session,
+    actor: Actor,
     *,
     status: str | None = None,
     kind: str | None = None,
@@ -144,8 +150,12 @@ def list_cases(
     after: int = 0,
     limit: int = 50,
 ) -> CasePage:
-    """Cases for the moderator views: by priority (queue order) or by id (``after`` pages by id)."""
+    """Cases for the moderator views: by priority (queue order) or by id (``after`` pages by id).
+
+    Escalated cases are for senior reviewers: a moderator's list leaves them out (open or decided), and
+    asking for them is refused."""
     now = utcnow()
+    escalated = _escalated_for(actor, escalated)
     query = select(Case)
     if status:
         query = query.where(Case.status == status)

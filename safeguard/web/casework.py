@@ -118,7 +118,13 @@ class QueueView:
 
 
 def queue_view(
-    session: Session, *, kind: str = "", label: str = "", overdue: bool = False, escalated: bool | None = None
+    session: Session,
+    actor: Actor,
+    *,
+    kind: str = "",
+    label: str = "",
+    overdue: bool = False,
+    escalated: bool | None = None,
 ) -> QueueView:
     """Waiting cases in claim order (live risk first, then rank), with the figures above the list."""
     now = utcnow()
@@ -126,6 +132,7 @@ def queue_view(
     for status in QUEUED:
         page = queue.list_cases(
             session,
+            actor,
             status=status,
             kind=kind or None,
             label=label or None,

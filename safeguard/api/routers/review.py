@@ -212,6 +212,7 @@ def list_cases(
 ) -> CaseList:
     page = queue.list_cases(
         session,
+        actor,
         status=status,
         kind=kind,
         label=label,

@@ -58,10 +58,11 @@ def queue_page(
     with db.read_session() as session:
         view = casework.queue_view(
             session,
+            viewer.actor,
             kind=kind,
             label=label,
             overdue=overdue,
-            escalated=True if escalated else None if viewer.is_admin else False,
+            escalated=True if escalated and viewer.is_admin else None,
         )
     filters = {"kind": kind, "label": label, "overdue": overdue, "escalated": escalated}
     return render(request, "queue.html", {"view": view, "filters": filters, "kinds": casework.KINDS})
