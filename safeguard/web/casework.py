@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safeguard.auth import Actor
+from safeguard.banks import service as banks
 from safeguard.review import flows, queue
 from safeguard.review.banking import media_of
 from safeguard.review.common import who
@@ -109,6 +110,11 @@ class CaseRow:
             lease_holder=case.lease_holder if leased else None,
             signal_count=case.signal_count,
         )
+
+
+def bank_choices(session: Session) -> list[tuple[str, bool]]:
+    """(name, is_allowlist) of every bank, for the decision form's "which bank" choice."""
+    return [(bank.name, bank.is_allowlist) for bank in banks.list_banks(session)]
 
 
 @dataclass(frozen=True, slots=True)
