@@ -133,6 +133,7 @@ def decide(
         case.escalated = True
         case.updated_at = now
         release_lease(case)
+        emit(session, case, events.CASE_ESCALATED, events.case_escalated(case, now), now)
         session.flush()
         audit.record(session, actor, "case.escalate", "case", str(case.id), {"notes": notes})
         return decision

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from safeguard import audit
 from safeguard.auth import Actor, Role
-from safeguard.review.common import who
+from safeguard.review import events
+from safeguard.review.common import emit, who
 from safeguard.review.config import ReviewSettings, get_review_settings
 from safeguard.review.decisions import load_case, release_lease, require_lease
 from safeguard.review.errors import CaseNotOpen, SeniorOnly
@@ -127,6 +128,7 @@ def escalate(session: Session, actor: Actor, case_id: int, *, reason: str) -> Ca
     case.escalated = True
     case.updated_at = now
     release_lease(case)
+    emit(session, case, events.CASE_ESCALATED, events.case_escalated(case, now), now)
     audit.record(session, actor, "case.escalate", "case", str(case.id), {"reason": reason})
     return case
 

@@ -1,4 +1,5 @@
-"""The case routes as moderators and seniors use them: who sees escalated cases, banking on decision."""
+"""The case routes as moderators and seniors use them: who sees escalated cases, banking on decision, the
+platform told of an escalation."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from safeguard.actions.worker import DeliveryWorker
 from safeguard.auth import Role
 from safeguard.review.config import ReviewSettings
+from safeguard.store.db import Database
+from tests.actions.receiver import Receiver, running
 from tests.banks.helpers import edited, jpeg_bytes, synthetic_image, wait_for
+from tests.review.helpers import WEBHOOKS
 
 Headers = Callable[[Role], dict[str, str]]
 
@@ -122,3 +127,38 @@ def test_confirmed_add_to_bank_banks_the_hashes_and_a_reupload_matches(
     )
     ours_hits = [m for r in matched["results"] for m in r["matches"] if m["bank"] == "our-confirmed"]
     assert min(m["distance"] for m in ours_hits) == 0
+
+
+def test_escalation_tells_the_platform(client: TestClient, db: Database, auth_headers: Headers) -> None:
+    client.app.state.webhook_settings = WEBHOOKS  # type: ignore[attr-defined]
+    platform, moderator = auth_headers(Role.integrator), auth_headers(Role.moderator)
+    with running(Receiver()) as receiver:
+        r = client.post(
+            "/v1/webhooks", headers=platform, json={"url": receiver.url, "events": ["case.escalated"]}
+        )
+        assert r.status_code == 201, r.text
+        receiver.secret = r.json()["secret"]
+        ids = [
+            client.post("/v1/cases/signals", json=_signal(c), headers=platform).json()["case_id"]
+            for c in "xy"
+        ]
+        # One by the escalate route, one by a needs_escalation decision.
+        held = client.post("/v1/cases/claim", headers=moderator, json={}).json()["case"]["id"]
+        r = client.post(f"/v1/cases/{held}/escalate", headers=moderator, json={"reason": "age unclear"})
+        assert r.status_code == 200, r.text
+        other = client.post("/v1/cases/claim", headers=moderator, json={}).json()["case"]["id"]
+        r = client.post(
+            f"/v1/cases/{other}/decisions",
+            headers=moderator,
+            json={"label": "needs_escalation", "notes": "?"},
+        )
+        assert r.status_code == 201, r.text
+        worker = DeliveryWorker(db, WEBHOOKS, poll_seconds=0.02).start()
+        try:
+            wait_for(lambda: len(receiver.applied) == 2 or None, timeout=20)
+        finally:
+            worker.stop()
+    assert receiver.bad_signatures == 0
+    assert [e["type"] for e in receiver.applied] == ["case.escalated"] * 2
+    assert sorted(e["data"]["case_id"] for e in receiver.applied) == sorted(ids)
+    assert all("age unclear" not in str(e["data"]) for e in receiver.applied)
