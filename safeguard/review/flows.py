@@ -1,4 +1,4 @@
-"""Signals in, cases out: the entry points the scan, conversation and report routes call.
+"""Signals in, cases out: what the report route and the scan and conversation flows (safeguard.flows) call.
 
 ``open_case(...)`` files a signal into the case for its content, conversation or account (one undecided
 case per subject and integrator), recomputes the priority, links related cases (same subject, same account,
