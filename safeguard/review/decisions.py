@@ -101,9 +101,11 @@ def decide(
     notes: str = "",
     settings: ReviewSettings | None = None,
     bank_sink: BankSink | None = None,
+    bank: str | None = None,
 ) -> Decision:
     """Decide a case the actor holds. ``needs_escalation`` hands it to a senior reviewer; a decision with a
-    four-eyes action or label waits for a second moderator; anything else is final at once."""
+    four-eyes action or label waits for a second moderator; anything else is final at once. ``bank`` is
+    where a bank action puts the case's hashes (``bank_sink`` applies it when the decision is final)."""
     settings = settings or get_review_settings()
     now = utcnow()
     case = load_case(session, case_id, for_update=True)
@@ -125,6 +127,7 @@ def decide(
         moderator=who(actor),
         created_at=now,
         appeal_id=case.appeal_id,
+        bank=bank if set(chosen) & BANK_ACTIONS else None,
     )
     session.add(decision)
     if label is Label.needs_escalation:
@@ -132,6 +135,7 @@ def decide(
         case.escalated = True
         case.updated_at = now
         release_lease(case)
+        emit(session, case, events.CASE_ESCALATED, events.case_escalated(case, now), now)
         session.flush()
         audit.record(session, actor, "case.escalate", "case", str(case.id), {"notes": notes})
         return decision

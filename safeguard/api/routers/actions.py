@@ -21,7 +21,7 @@ integrators = require_roles(Role.integrator)
 
 EndpointId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 DeliveryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-EventType = Literal["case.opened", "decision.made"]
+EventType = Literal["case.opened", "decision.made", "case.escalated"]
 assert set(EventType.__args__) == set(EVENT_TYPES)  # type: ignore[attr-defined]
 
 
