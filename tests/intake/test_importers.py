@@ -10,6 +10,7 @@ import pytest
 from safeguard.intake.errors import ImportRejected, UnknownFormat
 from safeguard.intake.importers import detect_format, parse_referrals
 from safeguard.intake.importers.jsonfmt import dump
+from safeguard.store.db import Database
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -201,3 +202,26 @@ def test_every_format_maps_incident_types_to_indicators() -> None:
     # Explicit indicators are kept, and an unknown incident type implies nothing.
     plain = b"source,id,incident_type,indicators\nncmec,X-2,Public report,sextortion\n"
     assert parse_referrals(plain).referrals[0].indicators == ("sextortion",)
+
+
+def test_intake_list_reads_at_80_columns(db: Database, tmp_path: Path) -> None:
+    from tests.cli.helpers import run_cli
+
+    referrals = tmp_path / "synthetic.json"
+    made = run_cli(
+        "intake", "synthetic", str(referrals), "--suspects", "12", home=tmp_path, database_url=db.url
+    )
+    assert made.returncode == 0, made.stderr
+    imported = run_cli("intake", "import", str(referrals), home=tmp_path, database_url=db.url)
+    assert imported.returncode == 0, imported.stderr
+    narrow = run_cli("intake", "list", "--limit", "5", home=tmp_path, database_url=db.url, columns=80)
+    lines = narrow.stdout.splitlines()
+    assert narrow.returncode == 0 and lines[0].endswith("packages, most urgent first")
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    facts = [line for line in lines if line.startswith("#")]
+    assert len(facts) == 5 and all(
+        ("immediate" in f or "high" in f or "medium" in f or "low" in f) for f in facts
+    )
+    assert "…" not in narrow.stdout and "referral(s)" not in narrow.stdout  # nothing cut short, real plurals
+    wide = run_cli("intake", "list", "--limit", "5", home=tmp_path, database_url=db.url, columns=200)
+    assert "┃ suspect" in wide.stdout and "why" in wide.stdout

@@ -47,7 +47,7 @@ signed_in_form = form(*everyone())
 HOME = {
     Role.admin: "/queue",
     Role.moderator: "/queue",
-    Role.analyst: "/banks",
+    Role.analyst: "/packages",  # intake analysts work on suspect packages
     Role.integrator: "/account",
 }
 
