@@ -16,7 +16,11 @@ def run_cli(
     timeout: float = 120,
     columns: int = 200,
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SAFEGUARD_") or k == "SAFEGUARD_AUDIT_KEY_FILE"
+    }
     env["SAFEGUARD_HOME"] = str(home)
     if database_url:
         env["SAFEGUARD_DATABASE_URL"] = database_url

@@ -88,7 +88,11 @@ def _free_port() -> int:
 
 def test_first_serve_creates_database_and_prints_admin_key(tmp_path: Path) -> None:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SAFEGUARD_") or k == "SAFEGUARD_AUDIT_KEY_FILE"
+    }
     env["SAFEGUARD_HOME"] = str(tmp_path / "data")
     proc = subprocess.Popen(
         [sys.executable, "-m", "safeguard.cli.main", "serve", "--port", str(port)],

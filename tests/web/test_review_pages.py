@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -285,3 +286,23 @@ def test_a_decided_case_shows_its_outcome_and_can_be_reopened_on_appeal(
     )
     again = client.post(f"/ui/cases/{case_id}/appeal", data={"csrf_token": csrf, "reason": "twice"})
     assert again.status_code == 409 and "no final decision to appeal" in again.text
+
+
+def test_a_busy_database_is_a_503_page_not_a_500(
+    client: TestClient, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from safeguard.users import service as users
+
+    csrf = sign_in(client, make_user(Role.moderator))
+
+    def locked(*_args: object) -> None:
+        raise OperationalError("UPDATE user_sessions ...", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(users, "take_break", locked)
+    response = client.post("/ui/break", data={"csrf_token": csrf})
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert "busy" in response.text and "Traceback" not in response.text
