@@ -118,20 +118,59 @@ def test_lookup_without_role(app_client: TestClient, make_key: Callable[[Role], 
 
 @pytest.mark.xfail(strict=True, reason=DIFFERENCES["exchanges"])
 def test_exchange_api_set_auth(hma: HmaClient) -> None:
+    sample_name, tx_name = "sample", "fb_threatexchange"
     resp = hma.get("/c/exchanges/apis")
     assert resp.status_code == 200
-    assert {"sample", "fb_threatexchange"} <= set(resp.json())
-    resp = hma.get("/c/exchanges/api/fb_threatexchange")
+    assert set(resp.json()) == {sample_name, tx_name}
+
+    resp = hma.get(f"/c/exchanges/api/{sample_name}")
+    assert resp.status_code == 200
+    assert resp.json() == {"supports_authentification": False, "has_set_authentification": False}
+
+    resp = hma.get(f"/c/exchanges/api/{tx_name}")
+    assert resp.status_code == 200
+    assert resp.json() == {"supports_authentification": True, "has_set_authentification": False}
+
+    creds = {"api_token": "12345789|000000000000"}
+    resp = hma.post(f"/c/exchanges/api/{tx_name}", json={"credential_json": creds})
+    assert resp.status_code == 200
+    assert resp.json() == {"supports_authentification": True, "has_set_authentification": True}
+
+    resp = hma.get(f"/c/exchanges/api/{tx_name}")
+    assert resp.status_code == 200
+    assert resp.json() == {"supports_authentification": True, "has_set_authentification": True}
+
+    # Unset
+    resp = hma.post(f"/c/exchanges/api/{tx_name}", json={"credential_json": {}})
     assert resp.status_code == 200
     assert resp.json() == {"supports_authentification": True, "has_set_authentification": False}
 
 
 @pytest.mark.xfail(strict=True, reason=DIFFERENCES["exchanges"])
 def test_exchange_api_schema(hma: HmaClient) -> None:
+    """Schema endpoint returns config and optional credential field descriptors."""
     resp = hma.get("/c/exchanges/api/sample/schema")
     assert resp.status_code == 200
     data = resp.json()
-    assert "config_schema" in data and data["credentials_schema"] is None
+    assert data is not None and isinstance(data, dict)
+    assert "config_schema" in data
+    assert "fields" in data["config_schema"]
+    assert data["credentials_schema"] is None
+
+    resp = hma.get("/c/exchanges/api/fb_threatexchange/schema")
+    assert resp.status_code == 200
+    data = resp.json()
+    assert data is not None and isinstance(data, dict)
+    assert "config_schema" in data
+    config_fields = {f["name"]: f for f in data["config_schema"]["fields"]}
+    assert "privacy_group" in config_fields
+    assert config_fields["privacy_group"]["type"] == "number"
+    assert config_fields["privacy_group"]["required"] is True
+    cred_schema = data["credentials_schema"]
+    assert cred_schema is not None
+    cred_fields = {f["name"]: f for f in cred_schema["fields"]}
+    assert "api_token" in cred_fields
+    assert cred_fields["api_token"]["type"] == "string"
 
 
 def test_compare_hashes(hma: HmaClient) -> None:
@@ -172,10 +211,20 @@ def test_exchange_delete(hma: HmaClient) -> None:
 
 @pytest.mark.xfail(strict=True, reason=DIFFERENCES["exchanges"])
 def test_exchange_get_fetch_status(hma: HmaClient) -> None:
-    # Unknown exchange returns 404 (here: no such route, 404 as well), then creating one must work
+    # Unknown exchange returns 404 (here: no such route, 404 as well)
     assert hma.get("/c/exchange/NONEXISTENT_EXCHANGE/status").status_code == 404
     post_resp = hma.post("/c/exchanges", json={"api": "sample", "bank": "BAR_EXCHANGE", "api_json": {}})
     assert post_resp.status_code == 201
     resp = hma.get("/c/exchange/BAR_EXCHANGE/status")
     assert resp.status_code == 200
-    assert {"checkpoint_ts", "running_fetch_start_ts", "last_fetch_complete_ts"} <= set(resp.json())
+    data = resp.json()
+    assert data is not None
+    for key in (
+        "checkpoint_ts",
+        "running_fetch_start_ts",
+        "last_fetch_complete_ts",
+        "last_fetch_succeeded",
+        "up_to_date",
+        "fetched_items",
+    ):
+        assert key in data
