@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from safeguard import audit
 from safeguard.auth import Actor, Role
+from safeguard.auth.identity import refusal, same_person
 from safeguard.review import events
 from safeguard.review.banking import BankSink, RecordingBankSink
 from safeguard.review.common import emit, who
@@ -110,7 +111,7 @@ def decide(
     require_lease(case, actor)
     if case.escalated and actor.role is not Role.admin:
         raise SeniorOnly(f"case {case_id} is escalated: a senior reviewer (admin) decides it")
-    if case.blocked_reviewer == who(actor):
+    if case.blocked_reviewer is not None and same_person(session, case.blocked_reviewer, actor):
         raise FourEyesViolation(f"you decided case {case_id} before; another moderator reviews the appeal")
     chosen = _validate(case, label, actions)
     decision = Decision(
@@ -176,7 +177,7 @@ def confirm(
     if case.status != "awaiting_confirmation" or case.pending_decision_id != decision.id:
         raise CaseNotOpen(f"decision {decision_id} is not awaiting confirmation")
     require_lease(case, actor)
-    if decision.moderator == who(actor):
+    if same_person(session, decision.moderator, actor):  # a key and its holder's UI login are one person
         raise FourEyesViolation("a different moderator must confirm this decision")
     now = utcnow()
     decision.confirmed_by = who(actor)
@@ -318,7 +319,8 @@ def appeal(
     settings = settings or get_review_settings()
     case = load_case(session, case_id, for_update=True)
     if actor.role is Role.integrator and case.owner != who(actor):
-        raise CaseNotFound(f"no case {case_id}")  # an integrator appeals only its own platform's cases
+        # an integrator appeals only its own platform's cases; another's looks missing (and is audited)
+        raise CaseNotFound(f"no case {case_id}").refusing(refusal(actor, "case", str(case_id), case.owner))
     if case.status != "decided" or case.decision_id is None:
         raise CaseNotOpen(f"case {case_id} has no final decision to appeal")
     original = session.get(Decision, case.decision_id)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from safeguard import audit
 from safeguard.auth import Actor, Role
+from safeguard.auth.identity import identities_of
 from safeguard.review.common import who
 from safeguard.review.config import ReviewSettings, get_review_settings
 from safeguard.review.decisions import load_case, release_lease, require_lease
@@ -67,7 +68,7 @@ def claim_next(
     query = (
         select(Case)
         .where(*_filters(actor, flt), _free(now))
-        .where(or_(Case.blocked_reviewer.is_(None), Case.blocked_reviewer != me))
+        .where(or_(Case.blocked_reviewer.is_(None), Case.blocked_reviewer.not_in(identities_of(session, me))))
         .order_by(Case.live_risk.desc(), Case.rank.desc(), Case.id.desc())
         .limit(1)
     )

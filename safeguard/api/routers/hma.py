@@ -271,6 +271,7 @@ def bank_delete(
 def bank_add_file(
     bank_name: str,
     actor: Annotated[Actor, Depends(admins)],
+    read: Annotated[Session, Depends(read_session)],
     session: Annotated[Session, Depends(db_session)],
     upload: UploadDep,
     photo: PhotoField = None,
@@ -281,10 +282,14 @@ def bank_add_file(
     url: Url = None,
 ) -> dict[str, Any]:
     _no_url(url)
-    bank = service.get_bank_by_name(session, bank_name)
+    service.get_bank_by_name(read, bank_name)  # a 404 before any hashing, without the write lock
+    read.rollback()
     meta = hma.check_metadata(metadata)
+    note_text = hma.check_note(note)
+    # Hash first: the write transaction begins with the session's first statement, after the hashing.
     hashed = hma.hash_upload(upload.data, upload.kind, types, bank=True)
-    return hma.add_content(session, actor, bank, hashed, note=hma.check_note(note), metadata=meta)
+    bank = service.get_bank_by_name(session, bank_name)
+    return hma.add_content(session, actor, bank, hashed, note=note_text, metadata=meta)
 
 
 @router.get("/c/bank/{bank_name}/content/{content_id}", summary="HMA: show one content item")

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 import safeguard.store.base
 
 revision = "0017_hma_fields"
-down_revision = "0008_banks_vpdq"
+down_revision = "0010_key_expiry"
 branch_labels = None
 depends_on = None
 
