@@ -157,3 +157,23 @@ def test_hma_errors_are_400_with_message_and_v1_is_unchanged(
     assert r.status_code == 422 and "message" not in r.json()
     r = client.post("/v1/banks", json={"name": "lower case is fine on /v1"}, headers=key)
     assert r.status_code == 201
+
+
+def test_a_list_built_by_hma_matches_a_cmyk_jpeg(
+    client: TestClient, auth_headers: Callable[[Role], dict[str, str]]
+) -> None:
+    """HMA hashes a CMYK JPEG's raw channels; that hash, banked as HMA computed it, matches the upload."""
+    import io
+
+    out = io.BytesIO()
+    synthetic_image(22).convert("CMYK").save(out, format="JPEG")
+    cmyk = out.getvalue()
+    hma_hash = PdqSignal.hash_from_bytes(cmyk)
+    admin = auth_headers(Role.admin)
+    client.post("/c/banks", json={"name": "FROM_HMA"}, headers=admin)
+    assert client.post("/c/bank/FROM_HMA/signal", json={"pdq": hma_hash}, headers=admin).status_code == 200
+    ours = client.post("/h/hash", files={"photo": ("c.jpg", cmyk)}, headers=admin).json()["pdq"]
+    assert ours != hma_hash
+    files = {"photo": ("c.jpg", cmyk)}
+    found = wait_for(lambda: client.post("/m/lookup", files=files, headers=admin).json()["pdq"])
+    assert list(found) == ["FROM_HMA"]
