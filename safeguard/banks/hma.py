@@ -231,7 +231,7 @@ def content_view(
 def _check_disable_ts(raw: Any) -> int:
     try:
         value = int(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidInput(f"Invalid int: {str(raw)[:40]!r}", field="disable_until_ts") from None
     if isinstance(raw, bool) or value < 0:
         raise InvalidInput("disable_until_ts must be a non-negative integer", field="disable_until_ts")

@@ -88,8 +88,11 @@ def test_disable_until_ts_stops_matching_until_then(
     assert client.get("/m/lookup", params=lookup, headers=admin).json() != {}
     assert client.put(url, json={"disable_until_ts": 0}, headers=admin).json()["disable_until_ts"] == 0
     wait_for(lambda: client.get("/m/lookup", params=lookup, headers=admin).json() == {})
-    for bad in (-1, "soon", True):
+    for bad in (-1, "soon", True, 1e300):
         assert client.put(url, json={"disable_until_ts": bad}, headers=admin).status_code == 400
+    infinite = b'{"disable_until_ts": Infinity}'
+    headers = {**admin, "Content-Type": "application/json"}
+    assert client.put(url, content=infinite, headers=headers).status_code == 400
 
 
 def test_bypass_coinflip_reaches_a_bank_at_ratio_zero(
