@@ -35,6 +35,7 @@ VARIANTS: dict[str, str] = {
     "flip_minus1": "the image mirrored about its anti-diagonal (transverse)",
     "trimmed": "the image (or each video frame) with uniform and near-uniform borders/letterboxing removed",
     "unoriented": "the image as stored, before its EXIF orientation was applied",
+    "reference": "the pixels python-threatexchange hashes where they differ (palette indices, raw CMYK...)",
     "crop<NN>": "the centre NN% of the image in each dimension (banked so that cropped copies match)",
     "frame<N>": "frame N of an animated image (frame 0 is the plain hash)",
 }
@@ -187,7 +188,8 @@ class HashOptions:
 
     @classmethod
     def for_query(cls, **changes: Any) -> HashOptions:
-        """Hashes to look up an uploaded item with: plain hashes plus ``trimmed`` (and ``unoriented``)."""
+        """Hashes to look up an uploaded item with: plain hashes plus ``trimmed`` (and ``unoriented`` and
+        ``reference``, where they differ)."""
         return replace(cls(), **changes)
 
     @classmethod
