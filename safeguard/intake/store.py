@@ -438,20 +438,6 @@ def update_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any
             session.execute(statement, list(part))
 
 
-def pairs_between(session: Session, suspect_ids: Sequence[int]) -> list[IntakePending]:
-    """Pending evidence involving these suspects (possible links shown in a package)."""
-    rows: list[IntakePending] = []
-    for part15 in chunked(list(suspect_ids)):
-        rows.extend(
-            session.scalars(
-                select(IntakePending).where(
-                    or_(IntakePending.suspect_a.in_(part15), IntakePending.suspect_b.in_(part15))
-                )
-            )
-        )
-    return rows
-
-
 def existing_digests(
     session: Session, markers: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[int, str]]:

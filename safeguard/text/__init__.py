@@ -3,14 +3,12 @@
 - :class:`Message` in, :class:`StreamingScorer` updates each author's running state (O(1) per message)
   and returns a calibrated risk, the decision against the threshold and the reasons (behaviours with
   message ids and spans in the user's own words).
-- :class:`GroomingDetector` is the scikit-learn-style estimator (``fit`` / ``predict_proba`` / ``score``);
-  ``safeguard text train | evaluate | score`` are the commands; the shipped model is
+- ``safeguard text train | evaluate | score`` are the commands; the shipped model is
   ``safeguard/text/model/grooming-default.npz``.
 - Alerts go through :class:`AlertSink` (``safeguard.text.alerts``); see ``docs/grooming.md``.
 """
 
 from safeguard.text.behaviours import Behaviour, Hit, detect
-from safeguard.text.estimator import GroomingDetector
 from safeguard.text.messages import Evidence, Message
 from safeguard.text.model import GroomingModel
 from safeguard.text.scorer import AuthorRisk, Reason, StreamingScorer
@@ -21,7 +19,6 @@ __all__ = [
     "Behaviour",
     "ConversationState",
     "Evidence",
-    "GroomingDetector",
     "GroomingModel",
     "Hit",
     "Message",

@@ -278,7 +278,7 @@ def upload_content(
 ) -> ContentAdded:
     bank = service.get_bank(session, bank_id)
     data = file.file.read()
-    signals = media.hashes_to_bank(data, is_video=media_type == "video")
+    signals = media.hashes_to_bank(data, expect=media.MEDIA_TYPES.get(media_type or ""))
     meta = service.ContentMeta(tuple(x for x in labels.split(",") if x.strip()), source, {}, notes)
     added = service.add_content(session, actor, bank, signals, meta)
     all_signals = service.signals_of(session, [added.content.id])[added.content.id]

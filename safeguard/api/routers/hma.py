@@ -29,7 +29,7 @@ from safeguard.banks.matching import READY_WAIT_S, Match, match_signal
 from safeguard.banks.models import Bank
 from safeguard.banks.signals import VPDQ_MAX_CHARS
 from safeguard.errors import InvalidInput, MalformedInput
-from safeguard.media import HashOptions
+from safeguard.media import ContentKind, HashOptions
 
 router = APIRouter(tags=["hma"])
 integrators = require_roles(Role.integrator)
@@ -263,7 +263,11 @@ def bank_add_file(
         )
     upload = photo or video
     assert upload is not None
-    signals = media.hashes_to_bank(upload.file.read(), is_video=video is not None)
+    signals = media.hashes_to_bank(
+        upload.file.read(),
+        expect=ContentKind.photo if video is None else ContentKind.video,
+        field="photo" if video is None else "video",
+    )
     return _added(service.add_content(session, actor, bank, signals, service.ContentMeta()))
 
 

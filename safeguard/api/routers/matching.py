@@ -144,7 +144,7 @@ def scan(
     recipients: Annotated[int, Form(ge=0, le=10**12)] = 0,
 ) -> ScanResponse:
     data = file.file.read()
-    hashes = media.hashes_to_query(data, is_video=media_type == "video")
+    hashes = media.hashes_to_query(data, expect=media.MEDIA_TYPES.get(media_type or ""))
     checkpoint = matcher.checkpoint
     bank_ids = resolve_bank_filter(matcher, banks)
     found = [match_signal(session, matcher, h.signal_type, h.value, bank_ids=bank_ids) for h in hashes]
