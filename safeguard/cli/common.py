@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
 from rich.console import Console
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from safeguard.config import Settings
     from safeguard.store.db import Database
 
@@ -34,6 +38,17 @@ def open_db(*, check_schema: bool = True) -> Database:
     if check_schema:
         require_current_schema(db)
     return db
+
+
+@contextmanager
+def db_session(*, read_only: bool = False) -> Iterator[Session]:
+    """One transaction on the configured database (committed on success), the engine disposed after."""
+    db = open_db()
+    try:
+        with db.read_session() if read_only else db.session() as session:
+            yield session
+    finally:
+        db.dispose()
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -16,10 +16,11 @@ import typer
 from rich.table import Table
 
 from safeguard.auth import Actor
-from safeguard.cli.common import console, open_db
+from safeguard.cli.common import console, db_session, open_db
 from safeguard.errors import InvalidInput
 from safeguard.review import decisions, queue
 from safeguard.review.decisions import Action
+from safeguard.review.events import case_ref
 from safeguard.review.models import Case, Decision
 from safeguard.review.signals import Label
 
@@ -45,8 +46,7 @@ def _actor(reviewer: str | None) -> Actor:
 
 def _case_json(case: Case) -> dict[str, Any]:
     return {
-        "case_id": case.id,
-        "kind": case.kind,
+        **case_ref(case),
         "status": case.status,
         "escalated": case.escalated,
         "live_risk": case.live_risk,
@@ -85,13 +85,9 @@ def claim(
 ) -> None:
     """Lease the most urgent waiting case (JSON on stdout; exit 3 when nothing is waiting)."""
     flt = queue.QueueFilter(kinds or (), labels or (), escalated, live_risk)
-    db = open_db()
-    try:
-        with db.session() as session:
-            case = queue.claim_next(session, _actor(reviewer), flt)
-            data = _case_json(case) if case is not None else None
-    finally:
-        db.dispose()
+    with db_session() as session:
+        case = queue.claim_next(session, _actor(reviewer), flt)
+        data = _case_json(case) if case is not None else None
     if data is None:
         print("nothing waiting")
         raise typer.Exit(3)
@@ -109,15 +105,11 @@ def decide(
     reviewer: Reviewer = None,
 ) -> None:
     """Decide a case you hold; four-eyes labels and actions wait for `safeguard cases confirm`."""
-    db = open_db()
-    try:
-        with db.session() as session:
-            decision = decisions.decide(
-                session, _actor(reviewer), case_id, label=label, actions=actions or [], notes=notes
-            )
-            data = _decision_json(decision)
-    finally:
-        db.dispose()
+    with db_session() as session:
+        decision = decisions.decide(
+            session, _actor(reviewer), case_id, label=label, actions=actions or [], notes=notes
+        )
+        data = _decision_json(decision)
     _print(data)
 
 
@@ -130,27 +122,19 @@ def confirm(
     reviewer: Reviewer = None,
 ) -> None:
     """Confirm or reject another reviewer's four-eyes decision on a case you hold."""
-    db = open_db()
-    try:
-        with db.session() as session:
-            decision = decisions.confirm(
-                session, _actor(reviewer), case_id, decision_id, approve=approve, notes=notes
-            )
-            data = _decision_json(decision)
-    finally:
-        db.dispose()
+    with db_session() as session:
+        decision = decisions.confirm(
+            session, _actor(reviewer), case_id, decision_id, approve=approve, notes=notes
+        )
+        data = _decision_json(decision)
     _print(data)
 
 
 @app.command("release")
 def release(case_id: CaseArg, reviewer: Reviewer = None) -> None:
     """Give a case you hold back to the queue undecided."""
-    db = open_db()
-    try:
-        with db.session() as session:
-            data = _case_json(queue.release(session, _actor(reviewer), case_id))
-    finally:
-        db.dispose()
+    with db_session() as session:
+        data = _case_json(queue.release(session, _actor(reviewer), case_id))
     _print(data)
 
 

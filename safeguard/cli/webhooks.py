@@ -17,7 +17,7 @@ from safeguard.actions.config import get_webhook_settings
 from safeguard.actions.models import WebhookEndpoint
 from safeguard.actions.worker import DeliveryWorker
 from safeguard.auth import Actor
-from safeguard.cli.common import console, err_console, open_db, settings
+from safeguard.cli.common import console, db_session, err_console, open_db, settings
 from safeguard.errors import InvalidInput
 
 app = typer.Typer(help="Webhook deliveries to the platform.", no_args_is_help=True)
@@ -33,15 +33,11 @@ def add(
     description: Annotated[str, typer.Option("--description")] = "",
 ) -> None:
     """Register an endpoint; prints its id and signing secret once (JSON on stdout)."""
-    db = open_db()
-    try:
-        with db.session() as session:
-            created = endpoints.create_endpoint(
-                session, Actor.cli(), url=url, events=events, description=description, owner=owner
-            )
-            data = {**_endpoint_json(created.endpoint), "secret": created.secret}
-    finally:
-        db.dispose()
+    with db_session() as session:
+        created = endpoints.create_endpoint(
+            session, Actor.cli(), url=url, events=events, description=description, owner=owner
+        )
+        data = {**_endpoint_json(created.endpoint), "secret": created.secret}
     print(json.dumps(data, sort_keys=True))
 
 
@@ -50,12 +46,8 @@ def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout")] = False,
 ) -> None:
     """Registered endpoints (active and removed)."""
-    db = open_db()
-    try:
-        with db.read_session() as session:
-            rows = [_endpoint_json(e) for e in endpoints.list_endpoints(session, Actor.cli())]
-    finally:
-        db.dispose()
+    with db_session(read_only=True) as session:
+        rows = [_endpoint_json(e) for e in endpoints.list_endpoints(session, Actor.cli())]
     if as_json:
         for row in rows:
             print(json.dumps(row, sort_keys=True))
@@ -69,12 +61,8 @@ def list_command(
 @app.command("remove")
 def remove(endpoint_id: Annotated[int, typer.Argument(min=1, help="Endpoint id")]) -> None:
     """Stop sending to an endpoint (its pending deliveries are dead-lettered when they come due)."""
-    db = open_db()
-    try:
-        with db.session() as session:
-            data = _endpoint_json(endpoints.deactivate(session, Actor.cli(), endpoint_id))
-    finally:
-        db.dispose()
+    with db_session() as session:
+        data = _endpoint_json(endpoints.deactivate(session, Actor.cli(), endpoint_id))
     print(json.dumps(data, sort_keys=True))
 
 
