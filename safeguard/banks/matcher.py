@@ -9,8 +9,8 @@ Each API worker builds it at start (from the database) and a background thread p
 every ``poll_interval`` seconds, applying adds, removes, disables and bank changes. So content added
 through any worker (or the CLI) becomes matchable in every worker within about one poll interval.
 
-Entries are never physically removed from an index (faiss's hash tables cannot delete); a removed or
-disabled signal is marked dead and skipped, and comes back to life if re-enabled.
+Entries are never physically removed from the matcher's position table (positions are the index's
+payloads); a removed or disabled signal is marked dead and skipped, and comes back to life if re-enabled.
 """
 
 from __future__ import annotations

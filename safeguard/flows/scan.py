@@ -32,7 +32,7 @@ class Upload:
     content_id: str | None = None  # the platform's id: matches open a case only when it is given
     account_id: str | None = None
     reach: Reach | None = None
-    is_video: bool = False
+    media_type: str | None = None  # "image" or "video": the kind the platform says it sends (checked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ def scan_upload(
 ) -> ScanOutcome:
     """Hash ``data``, match every hash against the banks (only ``banks`` when given; allowlists always
     apply) and, when the upload has a content id, file the matches into its one case."""
-    hashes = media.hashes_to_query(data, is_video=upload.is_video)
+    hashes = media.hashes_to_query(data, expect=media.MEDIA_TYPES.get(upload.media_type or ""))
     checkpoint = matcher.checkpoint
     bank_ids = resolve_bank_filter(matcher, banks)
     results = [match_signal(session, matcher, h.signal_type, h.value, bank_ids=bank_ids) for h in hashes]

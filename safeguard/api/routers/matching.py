@@ -154,7 +154,7 @@ def scan(
         content_id=content_id,
         account_id=account_id,
         reach=Reach(views=views, shares=shares, recipients=recipients),
-        is_video=media_type == "video",
+        media_type=media_type,
     )
     outcome = scan_upload(session, actor, matcher, file.file.read(), upload, banks=banks, settings=settings)
     case = outcome.case
