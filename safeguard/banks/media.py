@@ -17,18 +17,34 @@ collide. A vPDQ hash none of whose frames reaches the floor is not banked either
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from safeguard.banks.service import SignalIn
 from safeguard.banks.signals import signal_types
 from safeguard.errors import UnsupportedMedia
 from safeguard.media import HashOptions, HashResult, HashTask
 from safeguard.media.pool import shared_pool
 
+Disconnected = Callable[[], Awaitable[bool]]
 
-def hash_upload(data: bytes, options: HashOptions) -> HashResult:
-    """Every signal ``options`` ask for, hashed in the shared pool (typed errors for bad content)."""
+
+def hash_upload(data: bytes, options: HashOptions, *, caller: str = "") -> HashResult:
+    """Every signal ``options`` ask for, hashed in the shared pool (typed errors for bad content).
+
+    ``caller`` (the API key) gets its fair share of the pool; a full queue is :class:`HashQueueFull`."""
     if not data:
         raise UnsupportedMedia("the file is empty")
-    return shared_pool().hash_one(HashTask(data, options))
+    return shared_pool().hash_one(HashTask(data, options), caller=caller)
+
+
+async def hash_upload_async(
+    data: bytes, options: HashOptions, *, caller: str = "", disconnected: Disconnected | None = None
+) -> HashResult:
+    """As :func:`hash_upload` without holding a thread; cancelled when ``disconnected()`` says so."""
+    if not data:
+        raise UnsupportedMedia("the file is empty")
+    task = HashTask(data, options)
+    return await shared_pool().hash_async(task, caller=caller, disconnected=disconnected)
 
 
 def bankable(result: HashResult) -> list[SignalIn]:
@@ -45,11 +61,19 @@ def bankable(result: HashResult) -> list[SignalIn]:
     return signals
 
 
-def hashes_to_query(data: bytes, *, is_video: bool = False) -> list[SignalIn]:
+def hashes_to_query(data: bytes, *, is_video: bool = False, caller: str = "") -> list[SignalIn]:
     """Signals to look ``data`` up with. ``is_video`` is kept for callers; the bytes decide."""
-    return bankable(hash_upload(data, HashOptions.for_query()))
+    return bankable(hash_upload(data, HashOptions.for_query(), caller=caller))
 
 
-def hashes_to_bank(data: bytes, *, is_video: bool = False) -> list[SignalIn]:
+async def hashes_to_query_async(
+    data: bytes, *, caller: str = "", disconnected: Disconnected | None = None
+) -> list[SignalIn]:
+    """As :func:`hashes_to_query`, awaited (and cancelled when the client disconnects)."""
+    options = HashOptions.for_query()
+    return bankable(await hash_upload_async(data, options, caller=caller, disconnected=disconnected))
+
+
+def hashes_to_bank(data: bytes, *, is_video: bool = False, caller: str = "") -> list[SignalIn]:
     """Signals to store for ``data`` as one content item (``is_video``: as in :func:`hashes_to_query`)."""
-    return bankable(hash_upload(data, HashOptions.for_bank()))
+    return bankable(hash_upload(data, HashOptions.for_bank(), caller=caller))

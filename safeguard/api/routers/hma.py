@@ -266,7 +266,8 @@ def bank_add_file(
     upload = photo or video
     assert upload is not None
     # Hash first: the write transaction begins with the session's first statement, after the hashing.
-    signals = media.hashes_to_bank(upload.file.read(), is_video=video is not None)
+    caller = f"{actor.kind}:{actor.id}"
+    signals = media.hashes_to_bank(upload.file.read(), is_video=video is not None, caller=caller)
     bank = service.get_bank_by_name(session, bank_name)
     return _added(service.add_content(session, actor, bank, signals, service.ContentMeta()))
 

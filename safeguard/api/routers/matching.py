@@ -7,11 +7,13 @@ type, distance, labels, external ids and whether an allowlist bank suppressed it
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from safeguard.api.deps import db_session, read_session, require_roles
 from safeguard.api.routers.banks import SignalModel
@@ -19,6 +21,7 @@ from safeguard.auth import Actor, Role
 from safeguard.banks import keywords, media, urls
 from safeguard.banks.matcher import BankMatcher
 from safeguard.banks.matching import Match, SignalMatches, match_signal, resolve_bank_filter
+from safeguard.banks.service import SignalIn
 from safeguard.review.flows import CaseResult, open_case
 from safeguard.review.signals import Reach
 from safeguard.review.sources import signals_from_matches
@@ -127,7 +130,8 @@ async def match(  # async: CPU-only (index in memory), so no thread hop per requ
 
 
 @router.post("/v1/scan", response_model=ScanResponse, summary="Hash uploaded media, match it, open a case")
-def scan(
+async def scan(
+    request: Request,
     actor: Annotated[Actor, Depends(integrators)],
     session: Annotated[Session, Depends(db_session)],
     matcher: Annotated[BankMatcher, Depends(get_matcher)],
@@ -143,21 +147,50 @@ def scan(
     shares: Annotated[int, Form(ge=0, le=10**12)] = 0,
     recipients: Annotated[int, Form(ge=0, le=10**12)] = 0,
 ) -> ScanResponse:
-    data = file.file.read()
-    hashes = media.hashes_to_query(data, is_video=media_type == "video")
+    data = await file.read()
+    # Awaited, not waited for in a thread (a queue of uploads cannot use up the server's threads); a client
+    # that disconnects has its item cancelled; each API key gets its share of the hashing pool.
+    hashes = await media.hashes_to_query_async(
+        data, caller=f"{actor.kind}:{actor.id}", disconnected=request.is_disconnected
+    )
+    filing = _Filing(
+        content_id,
+        account_id,
+        hashlib.sha256(data).hexdigest(),
+        Reach(views=views, shares=shares, recipients=recipients),
+    )
+    return await run_in_threadpool(_scan_matches, session, actor, matcher, hashes, banks, filing)
+
+
+@dataclass(frozen=True, slots=True)
+class _Filing:
+    content_id: str | None
+    account_id: str | None
+    content_sha256: str
+    reach: Reach
+
+
+def _scan_matches(
+    session: Session,
+    actor: Actor,
+    matcher: BankMatcher,
+    hashes: list[SignalIn],
+    banks: list[str] | None,
+    filing: _Filing,
+) -> ScanResponse:
     checkpoint = matcher.checkpoint
     bank_ids = resolve_bank_filter(matcher, banks)
     found = [match_signal(session, matcher, h.signal_type, h.value, bank_ids=bank_ids) for h in hashes]
     case: CaseResult | None = None
-    if content_id is not None:
+    if filing.content_id is not None:
         # The flow goes on: content -> match -> case in the review queue (re-uploads of decided content
         # are decided at once by the earlier decision). Nothing is filed when nothing matched.
         for signal in signals_from_matches(
             found,
-            content_id=content_id,
-            account_id=account_id,
-            content_sha256=hashlib.sha256(data).hexdigest(),
-            reach=Reach(views=views, shares=shares, recipients=recipients),
+            content_id=filing.content_id,
+            account_id=filing.account_id,
+            content_sha256=filing.content_sha256,
+            reach=filing.reach,
         ):
             case = open_case(session, actor, signal)
     results = [SignalResult.of(r) for r in found]
