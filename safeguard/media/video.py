@@ -206,7 +206,7 @@ def _number(text: object) -> float | None:
     return value if math.isfinite(value) and value >= 0 else None
 
 
-FFMPEG_EXTRA_NICE = 10  # on top of the worker's: small items' hashing gets the cores before a video's decode
+FFMPEG_EXTRA_NICE = 9  # on top of the worker's: small items' hashing gets the cores before a video's decode
 
 
 def _decoder_child() -> None:
