@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
-from safeguard.api.errors import problem_response
+from safeguard.api.errors import audit_refusal, problem_response
 from safeguard.config import Settings
 from safeguard.errors import SafeguardError, TooManyRequests
 from safeguard.store.db import Database
@@ -79,6 +79,7 @@ def _install_error_pages(ui: FastAPI) -> None:
 
     @ui.exception_handler(SafeguardError)
     async def safeguard_error(request: Request, exc: SafeguardError) -> Response:
+        await audit_refusal(request, exc)
         return render(request, "error.html", {"title": exc.title, "detail": exc.detail}, status=exc.status)
 
     @ui.exception_handler(RequestValidationError)

@@ -175,6 +175,20 @@ def test_admin_creates_and_revokes_an_api_key(
     assert bad.status_code == 422 and "unknown role" in bad.text
 
 
+def test_admin_sees_key_expiry_and_last_use(
+    client: TestClient, login: Callable[[Role], str], db: Database
+) -> None:
+    csrf = login(Role.admin)
+    form = {"csrf_token": csrf, "name": "trial", "role": "integrator", "expires_in_days": "30"}
+    page = client.post("/ui/admin/keys", data=form)
+    assert page.status_code == 200 and "active, expires" in page.text and "never" in page.text
+    with db.read_session() as session:
+        row = session.scalars(select(ApiKey).where(ApiKey.name == "trial")).one()
+        assert row.expires_at is not None and row.last_used_at is None
+    bad = client.post("/ui/admin/keys", data={**form, "name": "t2", "expires_in_days": "-3"})
+    assert bad.status_code == 422 and "expires in days" in bad.text
+
+
 def test_admin_manages_users(client: TestClient, login: Callable[[Role], str], db: Database) -> None:
     csrf = login(Role.admin)
     response = client.post(

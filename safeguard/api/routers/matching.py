@@ -6,8 +6,7 @@ type, distance, labels, external ids and whether an allowlist bank suppressed it
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
@@ -18,13 +17,12 @@ from starlette.concurrency import run_in_threadpool
 from safeguard.api.deps import db_session, read_session, require_roles
 from safeguard.api.routers.banks import SignalModel
 from safeguard.auth import Actor, Role
-from safeguard.banks import keywords, media, urls
+from safeguard.banks import keywords, urls
 from safeguard.banks.matcher import BankMatcher
 from safeguard.banks.matching import Match, SignalMatches, match_signal, resolve_bank_filter
-from safeguard.banks.service import SignalIn
-from safeguard.review.flows import CaseResult, open_case
+from safeguard.flows.scan import Upload, hash_upload, match_upload
+from safeguard.review.config import ReviewSettings, get_review_settings
 from safeguard.review.signals import Reach
-from safeguard.review.sources import signals_from_matches
 
 router = APIRouter(tags=["matching"])
 integrators = require_roles(Role.integrator)
@@ -129,12 +127,18 @@ async def match(  # async: CPU-only (index in memory), so no thread hop per requ
     return run_match(None, matcher, [(s.signal_type, s.hash) for s in body.signals], body.banks)
 
 
+def review_settings(request: Request) -> ReviewSettings:
+    settings: ReviewSettings | None = getattr(request.app.state, "review_settings", None)
+    return settings or get_review_settings()
+
+
 @router.post("/v1/scan", response_model=ScanResponse, summary="Hash uploaded media, match it, open a case")
 async def scan(
     request: Request,
     actor: Annotated[Actor, Depends(integrators)],
     session: Annotated[Session, Depends(db_session)],
     matcher: Annotated[BankMatcher, Depends(get_matcher)],
+    settings: Annotated[ReviewSettings, Depends(review_settings)],
     file: Annotated[UploadFile, File(description="An image or video; it is hashed and not kept")],
     media_type: Annotated[Literal["image", "video"] | None, Form()] = None,
     banks: Annotated[list[str] | None, Query(max_length=100, description="Only these banks")] = None,
@@ -147,58 +151,27 @@ async def scan(
     shares: Annotated[int, Form(ge=0, le=10**12)] = 0,
     recipients: Annotated[int, Form(ge=0, le=10**12)] = 0,
 ) -> ScanResponse:
+    """Every bank match of one upload goes into ONE case for its ``content_id`` (re-scans of the same id
+    add to it); a re-upload of decided media is decided at once, once."""
+    upload = Upload(
+        content_id=content_id,
+        account_id=account_id,
+        reach=Reach(views=views, shares=shares, recipients=recipients),
+        is_video=media_type == "video",
+    )
     data = await file.read()
     # Awaited, not waited for in a thread (a queue of uploads cannot use up the server's threads); a client
     # that disconnects has its item cancelled; each API key gets its share of the hashing pool.
-    hashes = await media.hashes_to_query_async(
-        data, caller=f"{actor.kind}:{actor.id}", disconnected=request.is_disconnected
+    hashes = await hash_upload(data, actor, disconnected=request.is_disconnected)
+    outcome = await run_in_threadpool(
+        partial(match_upload, banks=banks, settings=settings), session, actor, matcher, data, hashes, upload
     )
-    filing = _Filing(
-        content_id,
-        account_id,
-        hashlib.sha256(data).hexdigest(),
-        Reach(views=views, shares=shares, recipients=recipients),
-    )
-    return await run_in_threadpool(_scan_matches, session, actor, matcher, hashes, banks, filing)
-
-
-@dataclass(frozen=True, slots=True)
-class _Filing:
-    content_id: str | None
-    account_id: str | None
-    content_sha256: str
-    reach: Reach
-
-
-def _scan_matches(
-    session: Session,
-    actor: Actor,
-    matcher: BankMatcher,
-    hashes: list[SignalIn],
-    banks: list[str] | None,
-    filing: _Filing,
-) -> ScanResponse:
-    checkpoint = matcher.checkpoint
-    bank_ids = resolve_bank_filter(matcher, banks)
-    found = [match_signal(session, matcher, h.signal_type, h.value, bank_ids=bank_ids) for h in hashes]
-    case: CaseResult | None = None
-    if filing.content_id is not None:
-        # The flow goes on: content -> match -> case in the review queue (re-uploads of decided content
-        # are decided at once by the earlier decision). Nothing is filed when nothing matched.
-        for signal in signals_from_matches(
-            found,
-            content_id=filing.content_id,
-            account_id=filing.account_id,
-            content_sha256=filing.content_sha256,
-            reach=filing.reach,
-        ):
-            case = open_case(session, actor, signal)
-    results = [SignalResult.of(r) for r in found]
+    case = outcome.case
     return ScanResponse(
-        matched=any(r.matched for r in results),
-        checkpoint=checkpoint,
-        results=results,
-        hashes=[SignalModel(signal_type=h.signal_type, hash=h.value) for h in hashes],
+        matched=outcome.matched,
+        checkpoint=outcome.checkpoint,
+        results=[SignalResult.of(r) for r in outcome.results],
+        hashes=[SignalModel(signal_type=h.signal_type, hash=h.value) for h in outcome.hashes],
         case_id=case.case.id if case else None,
         auto_decision=case.auto_decision.label if case and case.auto_decision else None,
     )
