@@ -19,6 +19,8 @@ collide. A vPDQ hash none of whose frames reaches the floor is not banked either
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from safeguard.banks.service import SignalIn
 from safeguard.banks.signals import signal_types
 from safeguard.errors import InvalidInput, UnsupportedMedia
@@ -28,22 +30,51 @@ from safeguard.media.pool import shared_pool
 #: The ``media_type`` values the API takes, as the kinds ``safeguard.media`` finds in the bytes.
 MEDIA_TYPES: dict[str, ContentKind] = {"image": ContentKind.photo, "video": ContentKind.video}
 
+Disconnected = Callable[[], Awaitable[bool]]
 
-def hash_upload(
-    data: bytes, options: HashOptions, *, expect: ContentKind | None = None, field: str = "media_type"
-) -> HashResult:
-    """Every signal ``options`` ask for, hashed in the shared pool (typed errors for bad content).
 
-    ``expect``: the kind the caller says it sends; other bytes are an :class:`InvalidInput` on ``field``.
-    """
-    if not data:
-        raise UnsupportedMedia("the file is empty")
-    result = shared_pool().hash_one(HashTask(data, options))
+def _of_kind(result: HashResult, expect: ContentKind | None, field: str) -> HashResult:
+    """``result``, if its media is the kind the caller said it sends; else an :class:`InvalidInput`."""
     if expect is not None and result.media.kind is not expect:
         found = "an image" if result.media.kind is ContentKind.photo else f"a {result.media.kind}"
         wanted = "an image" if expect is ContentKind.photo else f"a {expect}"
         raise InvalidInput(f"the file is {found}, not {wanted}", field=field)
     return result
+
+
+def hash_upload(
+    data: bytes,
+    options: HashOptions,
+    *,
+    expect: ContentKind | None = None,
+    field: str = "media_type",
+    caller: str = "",
+) -> HashResult:
+    """Every signal ``options`` ask for, hashed in the shared pool (typed errors for bad content).
+
+    ``expect``: the kind the caller says it sends; other bytes are an :class:`InvalidInput` on ``field``.
+    ``caller`` (the API key) gets its fair share of the pool; a full queue is :class:`HashQueueFull`.
+    """
+    if not data:
+        raise UnsupportedMedia("the file is empty")
+    return _of_kind(shared_pool().hash_one(HashTask(data, options), caller=caller), expect, field)
+
+
+async def hash_upload_async(
+    data: bytes,
+    options: HashOptions,
+    *,
+    expect: ContentKind | None = None,
+    field: str = "media_type",
+    caller: str = "",
+    disconnected: Disconnected | None = None,
+) -> HashResult:
+    """As :func:`hash_upload` without holding a thread; cancelled when ``disconnected()`` says so."""
+    if not data:
+        raise UnsupportedMedia("the file is empty")
+    task = HashTask(data, options)
+    result = await shared_pool().hash_async(task, caller=caller, disconnected=disconnected)
+    return _of_kind(result, expect, field)
 
 
 def bankable(result: HashResult) -> list[SignalIn]:
@@ -61,14 +92,29 @@ def bankable(result: HashResult) -> list[SignalIn]:
 
 
 def hashes_to_query(
-    data: bytes, *, expect: ContentKind | None = None, field: str = "media_type"
+    data: bytes, *, expect: ContentKind | None = None, field: str = "media_type", caller: str = ""
 ) -> list[SignalIn]:
-    """Signals to look ``data`` up with (``expect``, ``field``: as in :func:`hash_upload`)."""
-    return bankable(hash_upload(data, HashOptions.for_query(), expect=expect, field=field))
+    """Signals to look ``data`` up with (``expect``, ``field``, ``caller``: as in :func:`hash_upload`)."""
+    return bankable(hash_upload(data, HashOptions.for_query(), expect=expect, field=field, caller=caller))
+
+
+async def hashes_to_query_async(
+    data: bytes,
+    *,
+    expect: ContentKind | None = None,
+    field: str = "media_type",
+    caller: str = "",
+    disconnected: Disconnected | None = None,
+) -> list[SignalIn]:
+    """As :func:`hashes_to_query`, awaited (and cancelled when the client disconnects)."""
+    result = await hash_upload_async(
+        data, HashOptions.for_query(), expect=expect, field=field, caller=caller, disconnected=disconnected
+    )
+    return bankable(result)
 
 
 def hashes_to_bank(
-    data: bytes, *, expect: ContentKind | None = None, field: str = "media_type"
+    data: bytes, *, expect: ContentKind | None = None, field: str = "media_type", caller: str = ""
 ) -> list[SignalIn]:
-    """Signals to store for ``data`` as one content item (``expect``, ``field``: see :func:`hash_upload`)."""
-    return bankable(hash_upload(data, HashOptions.for_bank(), expect=expect, field=field))
+    """Signals to store for ``data`` as one content item (arguments: see :func:`hash_upload`)."""
+    return bankable(hash_upload(data, HashOptions.for_bank(), expect=expect, field=field, caller=caller))

@@ -145,7 +145,7 @@ class MediaLimits:
     timeout_s: float = 60.0  # per image or other file
     video_timeout_s: float = 1800.0  # per video, at most: see video_timeout_for
     video_timeout_base_s: float = 60.0
-    video_seconds_per_mib: float = 2.0
+    video_seconds_per_mib: float = 5.0
     memory_bytes: int | None = 4 * GIB  # address-space limit of a hashing worker process
 
     def video_timeout_for(self, size_bytes: int) -> float:
