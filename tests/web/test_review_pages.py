@@ -255,3 +255,20 @@ def test_kept_video_is_shown_as_a_contact_sheet_not_played(
     assert sheet.headers["cache-control"] == "no-store"
     image = Image.open(io.BytesIO(sheet.content))
     assert image.width == 3 * 320 and image.height > image.width / 3
+
+
+def test_repeated_signals_show_once(client: TestClient, login: Callable[[Role], str], db: Database) -> None:
+    """A re-scan repeats its matches and a followed conversation repeats its alert: the page shows the
+    match once and the author's latest assessment only."""
+    content = _media_case(db, "c-rescan", "B1")
+    assert _media_case(db, "c-rescan", "B1") == content
+    first = GroomingAlertSignal(conversation_id="chat-9", account_id="adult-9", risk=0.8, reasons=["asl"])
+    later = first.model_copy(update={"risk": 0.9, "reasons": ["asl", "asked for a picture"]})
+    with db.session() as session:
+        chat = flows.open_case(session, PLATFORM, first).case.id
+        assert flows.open_case(session, PLATFORM, later).case.id == chat
+    login(Role.moderator)
+    page = client.get(f"/ui/cases/{content}").text
+    assert page.count("<td>e-c-rescan</td>") == 1
+    page = client.get(f"/ui/cases/{chat}").text
+    assert page.count('<li class="risky">asl</li>') == 1 and "asked for a picture" in page
