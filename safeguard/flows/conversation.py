@@ -57,6 +57,7 @@ class ReviewCaseSink:
         result = flows.open_case_from_alert(session, self.actor, signal_of(alert), settings=self.settings)
         row = session.scalar(
             select(GroomingAlertRow)
+            .where(GroomingAlertRow.owner == alert.owner)
             .where(GroomingAlertRow.conversation_id == alert.conversation_id)
             .where(GroomingAlertRow.author_id == alert.author_id)
             .where(GroomingAlertRow.message_id == alert.message_id)

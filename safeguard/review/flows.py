@@ -32,6 +32,7 @@ from safeguard.review.signals import (
     fingerprints_of,
     subject_of,
 )
+from safeguard.review.states import CaseStatus, LinkReason
 from safeguard.store.base import utcnow
 
 MAX_LINKS_PER_REASON = 50
@@ -192,7 +193,7 @@ def _new_case(
         subject=subject,
         account_id=signal.account_id,
         open_key=key,
-        status="open",
+        status=CaseStatus.open,
         escalated=False,
         live_risk=priority.live_risk,
         auto_eligible=isinstance(signal, MediaMatchSignal),
@@ -268,7 +269,7 @@ def _link(session: Session, case: Case) -> None:
             select(CaseLink.case_id, CaseLink.reason).where(CaseLink.other_case_id == case.id)
         )
     }
-    candidates: list[tuple[int, str]] = []
+    candidates: list[tuple[int, LinkReason]] = []
     same_subject = session.scalars(
         select(Case.id)
         .where(Case.owner == case.owner, Case.kind == case.kind, Case.subject == case.subject)
@@ -276,7 +277,7 @@ def _link(session: Session, case: Case) -> None:
         .order_by(Case.id.desc())
         .limit(MAX_LINKS_PER_REASON)
     )
-    candidates += [(other, "same_subject") for other in same_subject]
+    candidates += [(other, LinkReason.same_subject) for other in same_subject]
     if case.account_id is not None:
         same_account = session.scalars(
             select(Case.id)
@@ -284,7 +285,7 @@ def _link(session: Session, case: Case) -> None:
             .order_by(Case.id.desc())
             .limit(MAX_LINKS_PER_REASON)
         )
-        candidates += [(other, "same_account") for other in same_account]
+        candidates += [(other, LinkReason.same_account) for other in same_account]
     fingerprints = select(CaseFingerprint.fingerprint).where(CaseFingerprint.case_id == case.id)
     same_media = session.scalars(
         select(CaseFingerprint.case_id)
@@ -298,7 +299,7 @@ def _link(session: Session, case: Case) -> None:
         .order_by(CaseFingerprint.case_id.desc())
         .limit(MAX_LINKS_PER_REASON)
     )
-    candidates += [(other, "same_content") for other in same_media]
+    candidates += [(other, LinkReason.same_content) for other in same_media]
     for other, reason in candidates:
         if (other, reason) not in linked:
             session.add(CaseLink(case_id=case.id, other_case_id=other, reason=reason))

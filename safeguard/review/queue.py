@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session
 
 from safeguard import audit
 from safeguard.auth import Actor, Role
+from safeguard.auth.identity import identities_of
 from safeguard.review import events
 from safeguard.review.common import emit, who
 from safeguard.review.config import ReviewSettings, get_review_settings
 from safeguard.review.decisions import load_case, release_lease, require_lease
 from safeguard.review.errors import CaseNotOpen, SeniorOnly
 from safeguard.review.models import Case, Decision
+from safeguard.review.states import CaseStatus, DecisionKind, DecisionStatus
 from safeguard.store.base import utcnow
 
 
@@ -73,7 +75,7 @@ def claim_next(
     query = (
         select(Case)
         .where(*_filters(actor, flt), _free(now))
-        .where(or_(Case.blocked_reviewer.is_(None), Case.blocked_reviewer != me))
+        .where(or_(Case.blocked_reviewer.is_(None), Case.blocked_reviewer.not_in(identities_of(session, me))))
         .order_by(Case.live_risk.desc(), Case.rank.desc(), Case.id.desc())
         .limit(1)
     )
@@ -109,15 +111,15 @@ def release(session: Session, actor: Actor, case_id: int) -> Case:
 def escalate(session: Session, actor: Actor, case_id: int, *, reason: str) -> Case:
     """Hand a held case to senior reviewers (the admin role until the web UI adds a senior flag)."""
     case = load_case(session, case_id, for_update=True)
-    if case.status != "open":
+    if case.status is not CaseStatus.open:
         raise CaseNotOpen(f"case {case_id} is {case.status.replace('_', ' ')}")
     require_lease(case, actor)
     now = utcnow()
     session.add(
         Decision(
             case_id=case.id,
-            kind="review",
-            status="escalation",
+            kind=DecisionKind.review,
+            status=DecisionStatus.escalation,
             label="needs_escalation",
             actions=[],
             notes=reason,
@@ -198,9 +200,12 @@ def stats(session: Session) -> QueueStats:
     def count(*conditions: ColumnElement[bool]) -> int:
         return session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
 
-    by_status = {s: n for s, n in session.execute(select(Case.status, func.count()).group_by(Case.status))}
+    by_status = {
+        s.value: n for s, n in session.execute(select(Case.status, func.count()).group_by(Case.status))
+    }
     by_kind = {
-        k: n for k, n in session.execute(select(Case.kind, func.count()).where(queued).group_by(Case.kind))
+        k.value: n
+        for k, n in session.execute(select(Case.kind, func.count()).where(queued).group_by(Case.kind))
     }
     by_label = {
         label: n
@@ -219,7 +224,7 @@ def stats(session: Session) -> QueueStats:
         live_risk=count(queued, Case.live_risk.is_(True)),
         decided_by_label=by_label,
         automatic_decisions=session.scalar(
-            select(func.count()).select_from(Decision).where(Decision.kind == "auto")
+            select(func.count()).select_from(Decision).where(Decision.kind == DecisionKind.auto)
         )
         or 0,
         oldest_waiting_since=session.scalar(select(func.min(Case.queued_at)).where(queued)),

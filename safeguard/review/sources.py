@@ -4,10 +4,10 @@
   upload into :class:`MediaMatchSignal` s (allowlist hits and matches an allowlist suppressed are not
   signals); :func:`open_case_from_scan` files them into the upload's one case (``safeguard.flows.scan``).
   :class:`BanksSink` applies "add to bank" / "add to allowlist" decisions with ``banks.service.add_content``.
-- Grooming detection (``safeguard.text``): it has no alert type yet, so :func:`alert_from_text` takes the
-  fields of a per-conversation risk (conversation, accounts, risk, the detector's behaviour names, reasons)
-  and maps the behaviours onto review's; ``safeguard.flows.conversation`` files it into the conversation's
-  case, on the alert and on every later message that changes the assessment.
+- Grooming detection (``safeguard.text``): :func:`alert_from_text` takes the fields of a per-conversation
+  risk (conversation, accounts, risk, behaviour names, reasons); detector and review share one behaviour
+  vocabulary (``safeguard.text.vocabulary``). ``safeguard.flows.conversation`` files it into the
+  conversation's case, on the alert and on every later message that changes the assessment.
 """
 
 from __future__ import annotations
@@ -25,24 +25,11 @@ from safeguard.review.banking import RecordingBankSink, media_of
 from safeguard.review.config import ReviewSettings
 from safeguard.review.flows import CaseResult, open_case_with_signals
 from safeguard.review.models import BankRequest, Case, Decision
-from safeguard.review.signals import Behaviour, GroomingAlertSignal, MediaMatchSignal, Reach
+from safeguard.review.signals import GroomingAlertSignal, MediaMatchSignal, Reach
+from safeguard.review.states import BankRequestStatus
+from safeguard.text.vocabulary import Behaviour
 
 INDUSTRY_LABELS = ("A1", "A2", "B1", "B2")
-# The detector's behaviours (safeguard.text.behaviours) in review's terms; the first three make a case
-# live-risk. minor_self_disclosure is context about the child, not something the adult does.
-TEXT_BEHAVIOURS: dict[str, Behaviour] = {  # keyed by safeguard.text.behaviours.Behaviour values
-    "meeting": Behaviour.meeting_arrangement,
-    "images_webcam": Behaviour.image_request,
-    "threats_sextortion": Behaviour.sextortion,
-    "sexualisation": Behaviour.sexual_content,
-    "secrecy": Behaviour.secrecy,
-    "isolation": Behaviour.isolation,
-    "age_location_probing": Behaviour.age_probing,
-    "age_gap": Behaviour.age_probing,
-    "gifts_money": Behaviour.gifts,
-    "channel_move": Behaviour.platform_move,
-    "flattery_trust": Behaviour.trust_building,
-}
 
 
 def signals_from_matches(
@@ -141,7 +128,7 @@ class BanksSink:
                 external_ids=provenance(case, decision),
             ),
         )
-        row.status = "applied"
+        row.status = BankRequestStatus.applied
         return row
 
 
@@ -168,20 +155,19 @@ def alert_from_text(
     live: bool = True,
     reach: Reach | None = None,
 ) -> GroomingAlertSignal:
-    """A grooming alert from the detector's output (behaviour names as ``safeguard.text`` spells them)."""
-    mapped: list[Behaviour] = []
+    """A grooming alert from the detector's output (behaviour names of ``safeguard.text.vocabulary``; an
+    unknown name is an error, never silently "other")."""
+    found: list[Behaviour] = []
     for name in behaviours:
-        if name == "minor_self_disclosure":
-            continue
-        behaviour = TEXT_BEHAVIOURS.get(name, Behaviour.other)
-        if behaviour not in mapped:
-            mapped.append(behaviour)
+        behaviour = Behaviour(name)
+        if behaviour is not Behaviour.minor_self_disclosure and behaviour not in found:
+            found.append(behaviour)
     return GroomingAlertSignal(
         conversation_id=conversation_id,
         account_id=account_id,
         child_account_id=child_account_id,
         risk=min(1.0, max(0.0, risk)),
-        behaviours=mapped[:20],
+        behaviours=found[:20],
         reasons=[r[:500] for r in reasons][:20],
         live=live,
         reach=reach or Reach(),

@@ -53,7 +53,7 @@ def _media_case(
 
 
 def _grooming_case(db: Database, conversation: str, *, live: bool) -> int:
-    behaviours = ["meeting_arrangement", "secrecy"] if live else ["age_probing"]
+    behaviours = ["meeting", "secrecy"] if live else ["age_location_probing"]
     signal = GroomingAlertSignal(
         conversation_id=conversation,
         risk=0.9,

@@ -184,3 +184,12 @@ def deactivate_webhook(
     session: Annotated[Session, Depends(db_session)],
 ) -> WebhookOut:
     return WebhookOut.of(endpoints.deactivate(session, actor, endpoint_id))
+
+
+@router.post("/{endpoint_id}/reactivate", response_model=WebhookOut, summary="Reactivate a webhook endpoint")
+def reactivate_webhook(
+    endpoint_id: EndpointId,
+    actor: Annotated[Actor, Depends(integrators)],
+    session: Annotated[Session, Depends(db_session)],
+) -> WebhookOut:
+    return WebhookOut.of(endpoints.reactivate(session, actor, endpoint_id))

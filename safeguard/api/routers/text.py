@@ -4,7 +4,8 @@
 batch (``{"messages": [...]}``) and answers the conversation's current risk, each author's risk and the
 reasons; ``GET /v1/conversations/{id}/risk`` answers the same without adding anything. When an author's
 risk crosses the threshold the alert is stored (``grooming_alerts``) and filed as a review case, which
-later messages keep up to date (``safeguard.flows.conversation``).
+later messages keep up to date (``safeguard.flows.conversation``). Conversations are the sending
+integrator's own (keyed by owner and id); an admin reads another's with ``?owner=api_key:7``.
 
 The POST route opens its own transaction (not the ``db_session`` dependency) so that it ends as soon as
 the database work is done: building and validating the response, and the framework's work around the
@@ -18,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
@@ -118,6 +119,7 @@ class AlertOut(BaseModel):
 
 
 class ConversationRiskOut(BaseModel):
+    owner: str = Field(description='The integrator the conversation belongs to ("api_key:7").')
     conversation: str
     risk: float
     flagged: bool
@@ -149,6 +151,7 @@ def _scorer(settings: TextSettings) -> tuple[StreamingScorer, str]:
 
 def _out(assessment: service.ConversationAssessment) -> ConversationRiskOut:
     return ConversationRiskOut(
+        owner=assessment.owner,
         conversation=assessment.conversation_id,
         risk=assessment.risk,
         flagged=assessment.flagged,
@@ -233,7 +236,11 @@ def get_risk(
     actor: Annotated[Actor, Depends(integrators)],
     session: Annotated[Session, Depends(read_session)],
     settings: Annotated[TextSettings, Depends(text_settings)],
+    owner: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, pattern=PRINTABLE, description="Admin only: whose conversation."),
+    ] = None,
 ) -> ConversationRiskOut:
     """The conversation's current risk, each author's risk and the reasons."""
     scorer, _ = _scorer(settings)
-    return _out(service.conversation_risk(session, conversation_id, scorer))
+    return _out(service.conversation_risk(session, actor, conversation_id, scorer, owner=owner))

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_case_per_content"
-down_revision = "0008_banks_vpdq"
+down_revision = "0014_typed_states"
 branch_labels = None
 depends_on = None
 
