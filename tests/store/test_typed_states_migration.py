@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, select, update
 
 from safeguard.review import flows
@@ -35,7 +36,9 @@ def _store_old_names(db: Database) -> int:
         }
         session.execute(update(Case).where(Case.id == case_id).values(priority_parts=parts))
     with db.engine.begin() as conn:
-        command.stamp(_config(db, conn), "0008_banks_vpdq")
+        # Back to the schema 0014 starts from: the migrations after it undone, 0014's own downgrade a
+        # no-op on names it does not know.
+        command.downgrade(_config(db, conn), _before_typed_states(db, conn))
     return case_id
 
 
@@ -43,6 +46,13 @@ def _config(db: Database, conn: Connection) -> Config:
     cfg = alembic_config(db)
     cfg.attributes["connection"] = conn
     return cfg
+
+
+def _before_typed_states(db: Database, conn: Connection) -> str:
+    """The revision 0014 follows, wherever the chain puts it."""
+    revision = ScriptDirectory.from_config(_config(db, conn)).get_revision("0014_typed_states")
+    assert revision is not None and isinstance(revision.down_revision, str)
+    return revision.down_revision
 
 
 def test_upgrade_renames_review_behaviours_to_the_detector_vocabulary(db: Database) -> None:
@@ -63,7 +73,7 @@ def test_downgrade_restores_review_names(db: Database) -> None:
     _store_old_names(db)
     upgrade(db)
     with db.engine.begin() as conn:
-        command.downgrade(_config(db, conn), "0008_banks_vpdq")
+        command.downgrade(_config(db, conn), _before_typed_states(db, conn))
     with db.read_session() as session:
         payload = session.scalars(select(CaseSignal.payload)).one()
     assert payload["behaviours"] == ["meeting_arrangement", "age_probing", "secrecy"]
