@@ -252,8 +252,17 @@ def case_view(session: Session, case: Case, actor: Actor, media_dir: Path) -> Ca
         priority=with_waiting(case.priority_parts, case.priority_base, case.queued_at, now),
     )
     view.media = case_media(session, case, media_dir)
-    for signal in flows.signals_of(session, case.id):
+    seen_matches: set[tuple[str, str, str, int]] = set()
+    signals = flows.signals_of(session, case.id)
+    # A grooming case gets a signal each time the conversation changes; each holds the author's whole
+    # assessment so far, so the latest per author is shown.
+    latest_alert = {s.account_id: i for i, s in enumerate(signals) if isinstance(s, GroomingAlertSignal)}
+    for i, signal in enumerate(signals):
         if isinstance(signal, MediaMatchSignal):
+            key = (signal.bank, signal.bank_content_id, signal.signal_type, signal.distance)
+            if key in seen_matches:
+                continue  # a re-scan of the same upload: the same match again
+            seen_matches.add(key)
             view.matches.append(
                 MatchView(
                     signal.bank,
@@ -265,7 +274,7 @@ def case_view(session: Session, case: Case, actor: Actor, media_dir: Path) -> Ca
                     signal.content_id,
                 )
             )
-        elif isinstance(signal, GroomingAlertSignal):
+        elif isinstance(signal, GroomingAlertSignal) and latest_alert[signal.account_id] == i:
             view.alerts.append(
                 AlertView(
                     signal.conversation_id,

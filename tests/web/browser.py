@@ -105,6 +105,7 @@ class Stack:
     receiver: Receiver
     processes: list[subprocess.Popen[bytes]]
     image_sha256: str
+    admin_key: str = ""
 
     def cli(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
@@ -193,6 +194,8 @@ def start_stack(tmp: Path, image: Path, password: str) -> Iterator[Stack]:
                 users.create_user(session, Actor.system("tests"), username=name, role=role, password=password)
             created = keys.create_key(session, Actor.system("tests"), name="platform", role=Role.integrator)
             stack.integrator_key = created.key
+            admin = keys.create_key(session, Actor.system("tests"), name="operator", role=Role.admin)
+            stack.admin_key = admin.key
     finally:
         db.dispose()
     log = (tmp / "serve.log").open("wb")

@@ -2,16 +2,19 @@
 
 Covers a moderator's loop (sign in, claim, media blurred and greyscale by computed style, reveal, decide
 with the keyboard, the webhook reaching a local receiver), four-eyes second review, a wrong password, a
-form post without its CSRF token, a moderator kept out of admin pages, and axe-core accessibility checks.
+form post without its CSRF token, a moderator kept out of admin pages, one case for an upload matching two
+banks decided into the bank the moderator picks, and axe-core accessibility checks.
 Screenshots of the main pages go to ``ci-artifacts/screenshots/`` for a person to look at.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright import sync_api
 
@@ -269,3 +272,64 @@ def test_admin_creates_a_bank_imports_a_file_and_disables_an_item(
     assert "false positive in testing" in page.content()
     shot(page, "bank")
     page.context.close()
+
+
+def test_one_case_per_upload_and_bank_on_decision_in_the_browser(browser: Any, stack: Stack) -> None:
+    """An upload matching two banks is one case; the moderator adds it to the bank they pick in the form,
+    and a re-upload then matches that bank. (Last in the file: it claims the next case.)"""
+    # Not the image the other tests' cases hold: a decided case with the same SHA-256 would decide it.
+    image = sorted(IMAGES.glob("*.jpg"))[1].read_bytes()
+    admin = {"Authorization": f"Bearer {stack.admin_key}"}
+    platform = {"Authorization": f"Bearer {stack.integrator_key}"}
+    for name in ("hotline-a", "hotline-b", "our-confirmed"):
+        bank = httpx.post(f"{stack.base_url}/v1/banks", json={"name": name}, headers=admin, timeout=30).json()
+        if name != "our-confirmed":
+            r = httpx.post(
+                f"{stack.base_url}/v1/banks/{bank['id']}/content/upload",
+                files={"file": ("k.jpg", image)},
+                data={"labels": "B1"},
+                headers=admin,
+                timeout=60,
+            )
+            assert r.status_code == 201, r.text
+
+    def scan(content_id: str | None) -> dict[str, Any]:
+        data = {"content_id": content_id} if content_id else {}
+        r = httpx.post(
+            f"{stack.base_url}/v1/scan",
+            files={"file": ("u.jpg", image)},
+            data=data,
+            headers=platform,
+            timeout=60,
+        )
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    def banks_matched(body: dict[str, Any]) -> set[str]:
+        return {m["bank"] for result in body["results"] for m in result["matches"]}
+
+    deadline = time.monotonic() + 10
+    while banks_matched(scan(None)) != {"hotline-a", "hotline-b"}:
+        assert time.monotonic() < deadline, "the banked image never matched"
+        time.sleep(0.2)
+    case_id = scan("upload-2001")["case_id"]
+    assert scan("upload-2001")["case_id"] == case_id  # a re-scan joins the case
+
+    page = sign_in(browser, stack, "mod1", bypass_csp=True)  # bypass: axe is injected below
+    assert page.locator("#queue").get_by_text(f"#{case_id}").count() == 1
+    page.keyboard.press("n")
+    page.wait_for_url(f"**/ui/cases/{case_id}")
+    page.keyboard.press("3")  # B1
+    page.keyboard.press("b")  # add the media to the hash bank
+    page.get_by_label("Bank to add the media to (hash bank or allowlist)").select_option("our-confirmed")
+    shot(page, "case-bank-choice")
+    assert_accessible(page)
+    page.keyboard.press("d")
+    page.wait_for_url("**/ui/queue?notice=decided")
+    page.context.close()
+
+    deadline = time.monotonic() + 5
+    while "our-confirmed" not in banks_matched(scan(None)):
+        assert time.monotonic() < deadline, "the banked item never matched"
+        time.sleep(0.2)

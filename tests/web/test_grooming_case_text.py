@@ -14,7 +14,7 @@ from sqlalchemy import select
 from safeguard.auth import Role
 from safeguard.review.models import Case
 from safeguard.store.db import Database
-from safeguard.text.vocabulary import Behaviour
+from safeguard.text.vocabulary import PLAIN, Behaviour
 from safeguard.text.wording import plural, quote
 from tests.text.fixtures import GROOMING
 
@@ -54,7 +54,11 @@ def test_the_grooming_case_page_reads_as_words(
     text = _visible(client.get(f"/ui/cases/{case_id}").text)
     alert = _section(text, "Grooming alert on conversation chat-7", "Why this case is where it is")
     assert not re.search(r"\b1 messages\b", alert) and "1 message)" in alert
-    assert not CODES.search(alert), CODES.findall(alert)  # one vocabulary, shown in words only
+    # One vocabulary, shown in words only (some words, "secrecy", are also a code: take the wording out).
+    codes_left = alert
+    for words in sorted(PLAIN.values(), key=len, reverse=True):
+        codes_left = codes_left.replace(words, " ")
+    assert not CODES.search(codes_left), CODES.findall(codes_left)
     quotes = QUOTED.findall(alert)
     assert quotes and all(q == q.strip(" ,.;:-") and q for q in quotes), quotes
     assert "'" not in "".join(q[0] + q[-1] for q in quotes)  # no Python repr quoting

@@ -306,3 +306,20 @@ def test_a_busy_database_is_a_503_page_not_a_500(
     response = client.post("/ui/break", data={"csrf_token": csrf})
     assert response.status_code == 503 and response.headers["retry-after"] == "1"
     assert "busy" in response.text and "Traceback" not in response.text
+
+
+def test_repeated_signals_show_once(client: TestClient, login: Callable[[Role], str], db: Database) -> None:
+    """A re-scan repeats its matches and a followed conversation repeats its alert: the page shows the
+    match once and the author's latest assessment only."""
+    content = _media_case(db, "c-rescan", "B1")
+    assert _media_case(db, "c-rescan", "B1") == content
+    first = GroomingAlertSignal(conversation_id="chat-9", account_id="adult-9", risk=0.8, reasons=["asl"])
+    later = first.model_copy(update={"risk": 0.9, "reasons": ["asl", "asked for a picture"]})
+    with db.session() as session:
+        chat = flows.open_case(session, PLATFORM, first).case.id
+        assert flows.open_case(session, PLATFORM, later).case.id == chat
+    login(Role.moderator)
+    page = client.get(f"/ui/cases/{content}").text
+    assert page.count("<td>e-c-rescan</td>") == 1
+    page = client.get(f"/ui/cases/{chat}").text
+    assert page.count("<li>asl</li>") == 1 and "<li>asked for a picture</li>" in page
