@@ -41,9 +41,11 @@ def key_create(
     db: Annotated[Database, Depends(get_db)],
     name: Annotated[str, Form(min_length=1, max_length=200)],
     role: Annotated[str, Form(max_length=32)],
+    user: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
+    holder = user.strip() or None  # the UI user who holds the key: one person for four-eyes
     with db.session() as session:
-        created = keys.create_key(session, viewer.actor, name=name, role=keys.parse_role(role))
+        created = keys.create_key(session, viewer.actor, name=name, role=keys.parse_role(role), user=holder)
     with db.read_session() as session:
         infos = keys.list_keys(session)
     # The key is shown on this one response and never again (only its hash is stored).
