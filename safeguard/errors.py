@@ -8,6 +8,7 @@ subclasses: the status, the problem type and the message travel on the exception
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -116,6 +117,19 @@ class Forbidden(SafeguardError):
     status = 403
     code = "forbidden"
     title = "Forbidden"
+
+
+class TooManyRequests(SafeguardError):
+    """The caller must slow down (a login throttle, a full queue); ``retry_after`` seconds is sent as the
+    ``Retry-After`` header and the problem's ``retry_after`` member."""
+
+    status = 429
+    code = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: float, field: str | None = None, **extra: Any) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(detail, field=field, retry_after=self.retry_after, **extra)
 
 
 class ServiceUnavailable(SafeguardError):

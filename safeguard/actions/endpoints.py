@@ -112,3 +112,11 @@ def deactivate(session: Session, actor: Actor, endpoint_id: int) -> WebhookEndpo
     endpoint.active = False
     audit.record(session, actor, "webhook.deactivate", "webhook", str(endpoint.id))
     return endpoint
+
+
+def reactivate(session: Session, actor: Actor, endpoint_id: int) -> WebhookEndpoint:
+    """Send to the endpoint again: new events reach it, and its dead letters can be replayed."""
+    endpoint = get_endpoint(session, actor, endpoint_id)
+    endpoint.active = True
+    audit.record(session, actor, "webhook.reactivate", "webhook", str(endpoint.id))
+    return endpoint

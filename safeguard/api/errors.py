@@ -43,7 +43,9 @@ def problem_response(problem: dict[str, Any], request: Request | None = None) ->
         request_id = getattr(request.state, "request_id", None)
         if request_id:
             problem.setdefault("request_id", request_id)
-    headers = {"WWW-Authenticate": "Bearer"} if problem.get("status") == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if problem.get("status") == 401 else {}
+    if problem.get("status") in (429, 503) and isinstance(problem.get("retry_after"), int):
+        headers["Retry-After"] = str(problem["retry_after"])
     return JSONResponse(problem, status_code=int(problem["status"]), media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from safeguard.text.models import GroomingAlertRow
 from safeguard.text.scorer import AuthorRisk
+from safeguard.text.vocabulary import CONTEXT, PLAIN, Behaviour
+from safeguard.text.wording import plural, quote
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +68,19 @@ class GroomingAlert:
         )
 
     def summary_lines(self) -> list[str]:
-        """One line per reason, for queues that show text: "secrecy (2 messages): 'dont tell ur mom'"."""
+        """One line per reason in words, for queues that show text: ``Asking for secrecy (2 messages):
+        “dont tell your mom”, “delete this chat”``. Context (what the other participants said about
+        themselves) is labelled as their words, never the suspect's."""
         lines = []
         for reason in self.reasons:
-            quotes = ", ".join(repr(e["excerpt"]) for e in reason["evidence"][:2])
-            lines.append(f"{reason['behaviour']} ({reason['messages']} messages): {quotes}"[:500])
+            behaviour = Behaviour(reason["behaviour"])
+            count = plural(int(reason["messages"]), "message")
+            quotes = ", ".join(q for q in (quote(e["excerpt"]) for e in reason["evidence"][:2]) if q)
+            if behaviour in CONTEXT:
+                head = f"{PLAIN[behaviour]} (their own words, not the suspect's; {count})"
+            else:
+                head = f"{PLAIN[behaviour]} ({count})"
+            lines.append(f"{head}: {quotes}"[:500] if quotes else head[:500])
         return lines
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,7 +23,6 @@ from safeguard.text.config import TextSettings
 from safeguard.text.models import ConversationMessageRow, ConversationStateRow, GroomingAlertRow
 from safeguard.text.state import ConversationState
 
-BEFORE = "0008_banks_vpdq"
 T = UTCDateTime()
 
 states = sa.table(
@@ -66,13 +66,20 @@ audit_log = sa.table(
 )
 
 
+def _before(db: Database) -> str:
+    """The revision 0009 follows (the chain is re-ordered at merges)."""
+    down = ScriptDirectory.from_config(alembic_config(db)).get_revision("0009_tenant_scope").down_revision
+    assert isinstance(down, str)
+    return down
+
+
 @pytest.fixture
 def old_db(db: Database) -> Iterator[Database]:
-    """The database one revision before, given back at the head whatever the test does."""
+    """The database one revision before 0009, given back at the head whatever the test does."""
     cfg = alembic_config(db)
     with db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, BEFORE)
+        command.downgrade(cfg, _before(db))
     try:
         yield db
     finally:
@@ -160,7 +167,7 @@ def test_downgrade_and_upgrade_again(old_db: Database) -> None:
     cfg = alembic_config(old_db)
     with old_db.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, BEFORE)
+        command.downgrade(cfg, _before(old_db))
     with old_db.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT COUNT(*) FROM conversation_messages")).scalar() == 2
     upgrade(old_db)
