@@ -67,6 +67,7 @@ def test_the_grooming_case_page_reads_as_words(
         "The child said they are under 18 (their own words, not the suspect's; 1 message): \u201c13 f\u201d"
         in evidence
     )
+    assert re.search(r"\b1 signal\b(?![s(])", _section(text, "History", "Decide"))  # not "1 signal(s)"
     why = _section(text, "Why this case is where it is", "Whole points:")
     assert not re.search(r"\d\.\d", why), why  # whole points
     assert re.search(r"score \d+ ", why)
