@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from safeguard import audit
 from safeguard.auth import Actor, Role
+from safeguard.auth.identity import refusal, same_person
 from safeguard.review import events
 from safeguard.review.banking import BankSink, RecordingBankSink
 from safeguard.review.common import emit, who
@@ -100,9 +101,11 @@ def decide(
     notes: str = "",
     settings: ReviewSettings | None = None,
     bank_sink: BankSink | None = None,
+    bank: str | None = None,
 ) -> Decision:
     """Decide a case the actor holds. ``needs_escalation`` hands it to a senior reviewer; a decision with a
-    four-eyes action or label waits for a second moderator; anything else is final at once."""
+    four-eyes action or label waits for a second moderator; anything else is final at once. ``bank`` is
+    where a bank action puts the case's hashes (``bank_sink`` applies it when the decision is final)."""
     settings = settings or get_review_settings()
     now = utcnow()
     case = load_case(session, case_id, for_update=True)
@@ -111,7 +114,7 @@ def decide(
     require_lease(case, actor)
     if case.escalated and actor.role is not Role.admin:
         raise SeniorOnly(f"case {case_id} is escalated: a senior reviewer (admin) decides it")
-    if case.blocked_reviewer == who(actor):
+    if case.blocked_reviewer is not None and same_person(session, case.blocked_reviewer, actor):
         raise FourEyesViolation(f"you decided case {case_id} before; another moderator reviews the appeal")
     chosen = _validate(case, label, actions)
     decision = Decision(
@@ -124,6 +127,7 @@ def decide(
         moderator=who(actor),
         created_at=now,
         appeal_id=case.appeal_id,
+        bank=bank if set(chosen) & BANK_ACTIONS else None,
     )
     session.add(decision)
     if label is Label.needs_escalation:
@@ -131,6 +135,7 @@ def decide(
         case.escalated = True
         case.updated_at = now
         release_lease(case)
+        emit(session, case, events.CASE_ESCALATED, events.case_escalated(case, now), now)
         session.flush()
         audit.record(session, actor, "case.escalate", "case", str(case.id), {"notes": notes})
         return decision
@@ -177,7 +182,7 @@ def confirm(
     if case.status is not CaseStatus.awaiting_confirmation or case.pending_decision_id != decision.id:
         raise CaseNotOpen(f"decision {decision_id} is not awaiting confirmation")
     require_lease(case, actor)
-    if decision.moderator == who(actor):
+    if same_person(session, decision.moderator, actor):  # a key and its holder's UI login are one person
         raise FourEyesViolation("a different moderator must confirm this decision")
     now = utcnow()
     decision.confirmed_by = who(actor)
@@ -319,7 +324,8 @@ def appeal(
     settings = settings or get_review_settings()
     case = load_case(session, case_id, for_update=True)
     if actor.role is Role.integrator and case.owner != who(actor):
-        raise CaseNotFound(f"no case {case_id}")  # an integrator appeals only its own platform's cases
+        # an integrator appeals only its own platform's cases; another's looks missing (and is audited)
+        raise CaseNotFound(f"no case {case_id}").refusing(refusal(actor, "case", str(case_id), case.owner))
     if case.status is not CaseStatus.decided or case.decision_id is None:
         raise CaseNotOpen(f"case {case_id} has no final decision to appeal")
     original = session.get(Decision, case.decision_id)

@@ -36,6 +36,8 @@ class Case(Base):
         # at the first free case, so claiming stays fast with 100k+ cases waiting (see bench/review.py).
         Index("ix_review_cases_queue", "queued", "live_risk", "rank", "id"),
         Index("ix_review_cases_owner_account", "owner", "account_id"),
+        # A subject's earlier cases: a re-scan of decided content, a linked case for a decided conversation.
+        Index("ix_review_cases_owner_subject", "owner", "kind", "subject"),
     )
 
     id: Mapped[int] = mapped_column(BIGINT, primary_key=True)
@@ -125,6 +127,8 @@ class Decision(Base):
     confirmed_at: Mapped[datetime | None]
     source_decision_id: Mapped[int | None] = mapped_column(BIGINT)  # auto decisions: the one applied
     appeal_id: Mapped[int | None] = mapped_column(BIGINT)
+    # The bank the moderator picked for add_to_bank / add_to_allowlist: banked when the decision is final.
+    bank: Mapped[str | None] = mapped_column(String(200))
 
 
 class Appeal(Base):

@@ -2,12 +2,12 @@
 
 - Banks (``safeguard.banks.matching``): :func:`signals_from_matches` turns the ``SignalMatches`` of one
   upload into :class:`MediaMatchSignal` s (allowlist hits and matches an allowlist suppressed are not
-  signals); :func:`open_case_from_scan` files them into the upload's case - what the scan route calls.
+  signals); :func:`open_case_from_scan` files them into the upload's one case (``safeguard.flows.scan``).
   :class:`BanksSink` applies "add to bank" / "add to allowlist" decisions with ``banks.service.add_content``.
 - Grooming detection (``safeguard.text``): :func:`alert_from_text` takes the fields of a per-conversation
   risk (conversation, accounts, risk, behaviour names, reasons); detector and review share one behaviour
-  vocabulary (``safeguard.text.vocabulary``). The conversation route files it with
-  ``flows.open_case_from_alert``.
+  vocabulary (``safeguard.text.vocabulary``). ``safeguard.flows.conversation`` files it into the
+  conversation's case, on the alert and on every later message that changes the assessment.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from safeguard.banks.matching import SignalMatches
 from safeguard.banks.signals import DISTANCE_TYPES, PDQ_MAX_THRESHOLD, VPDQ
 from safeguard.review.banking import RecordingBankSink, media_of
 from safeguard.review.config import ReviewSettings
-from safeguard.review.flows import CaseResult, open_case
+from safeguard.review.flows import CaseResult, open_case_with_signals
 from safeguard.review.models import BankRequest, Case, Decision
 from safeguard.review.signals import GroomingAlertSignal, MediaMatchSignal, Reach
 from safeguard.review.states import BankRequestStatus
@@ -85,20 +85,23 @@ def open_case_from_scan(
     reach: Reach | None = None,
     settings: ReviewSettings | None = None,
 ) -> CaseResult | None:
-    """File every bank match of one upload into its content case; None when nothing matched."""
-    result = None
-    for signal in signals_from_matches(
+    """File every bank match of one upload into ONE content case (decided at most once); None when
+    nothing matched."""
+    signals = signals_from_matches(
         results, content_id=content_id, account_id=account_id, content_sha256=content_sha256, reach=reach
-    ):
-        result = open_case(session, actor, signal, settings=settings)
-    return result
+    )
+    if not signals:
+        return None
+    return open_case_with_signals(session, actor, signals, settings=settings)
 
 
 class BanksSink:
-    """Applies bank requests with the banks service: the upload's own hashes go into ``bank`` with the
-    decision's label (so re-uploads match), or into ``allowlist`` for a false positive."""
+    """Applies bank requests with the banks service: the upload's own hashes go into the bank the decision
+    names (``Decision.bank``, the moderator's pick) - or else ``bank`` / ``allowlist`` - with the decision's
+    label, so re-uploads match; provenance (case, decision, moderator, confirmer) goes into the item's
+    external ids. A case without hashes leaves the request pending for an operator."""
 
-    def __init__(self, actor: Actor, *, bank: str, allowlist: str) -> None:
+    def __init__(self, actor: Actor, *, bank: str | None = None, allowlist: str | None = None) -> None:
         self.actor = actor
         self.bank = bank
         self.allowlist = allowlist
@@ -109,19 +112,36 @@ class BanksSink:
     ) -> BankRequest:
         row = self._record.request(session, case, decision, action, now)
         hashes = {(m["signal_type"], m["query_hash"]) for m in media_of(session, case) if m.get("query_hash")}
-        if not hashes:
-            return row  # nothing to bank: stays pending for an operator
-        target = banks.get_bank_by_name(session, self.bank if action == "add_to_bank" else self.allowlist)
+        name = decision.bank or (self.bank if action == "add_to_bank" else self.allowlist)
+        if not hashes or name is None:
+            return row  # nothing to bank, or nowhere to: stays pending for an operator
+        target = banks.get_bank_by_name(session, name)
         labels = (decision.label,) if decision.label in INDUSTRY_LABELS else ()
         banks.add_content(
             session,
             self.actor,
             target,
             [banks.SignalIn(signal_type, value) for signal_type, value in sorted(hashes)],
-            banks.ContentMeta(labels=labels, source=f"safeguard review case {case.id}"),
+            banks.ContentMeta(
+                labels=labels,
+                source=f"safeguard review case {case.id}",
+                external_ids=provenance(case, decision),
+            ),
         )
         row.status = BankRequestStatus.applied
         return row
+
+
+def provenance(case: Case, decision: Decision) -> dict[str, str]:
+    """Where a banked item came from, as the bank item's external ids."""
+    found = {
+        "safeguard_case": str(case.id),
+        "safeguard_decision": str(decision.id),
+        "safeguard_moderator": decision.moderator[:200],
+    }
+    if decision.confirmed_by:
+        found["safeguard_confirmed_by"] = decision.confirmed_by[:200]
+    return found
 
 
 def alert_from_text(

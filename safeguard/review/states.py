@@ -46,5 +46,6 @@ class BankRequestStatus(StrEnum):
 
 
 class LinkReason(StrEnum):
+    same_subject = "same_subject"  # the same conversation or content again, after its case was decided
     same_account = "same_account"
     same_content = "same_content"

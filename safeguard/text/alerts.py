@@ -37,6 +37,7 @@ class GroomingAlert:
     reasons: tuple[dict[str, Any], ...]  # the reasons, with message ids, spans and excerpts
     model: str  # the model file's SHA-256 (which model raised it)
     raised_at: datetime
+    owner: str = ""  # the integrator whose conversation it is ("api_key:7")
     id: int | None = field(default=None)
 
     @classmethod
@@ -49,6 +50,7 @@ class GroomingAlert:
         threshold: float,
         model: str,
         raised_at: datetime,
+        owner: str = "",
     ) -> GroomingAlert:
         return cls(
             conversation_id=risk.conversation_id,
@@ -62,6 +64,7 @@ class GroomingAlert:
             reasons=tuple(r.to_dict() for r in risk.reasons),
             model=model,
             raised_at=raised_at,
+            owner=owner,
         )
 
     def summary_lines(self) -> list[str]:
@@ -92,6 +95,7 @@ class DatabaseAlertSink:
 
     def emit(self, session: Session, alert: GroomingAlert) -> None:
         row = GroomingAlertRow(
+            owner=alert.owner,
             conversation_id=alert.conversation_id,
             author_id=alert.author_id,
             other_authors=list(alert.other_authors),

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safeguard.auth import Actor
+from safeguard.banks import service as banks
 from safeguard.review import flows, queue
 from safeguard.review.banking import media_of
 from safeguard.review.common import who
@@ -99,6 +100,11 @@ class CaseRow:
         )
 
 
+def bank_choices(session: Session) -> list[tuple[str, bool]]:
+    """(name, is_allowlist) of every bank, for the decision form's "which bank" choice."""
+    return [(bank.name, bank.is_allowlist) for bank in banks.list_banks(session)]
+
+
 @dataclass(frozen=True, slots=True)
 class QueueView:
     rows: list[CaseRow]
@@ -106,7 +112,13 @@ class QueueView:
 
 
 def queue_view(
-    session: Session, *, kind: str = "", label: str = "", overdue: bool = False, escalated: bool | None = None
+    session: Session,
+    actor: Actor,
+    *,
+    kind: str = "",
+    label: str = "",
+    overdue: bool = False,
+    escalated: bool | None = None,
 ) -> QueueView:
     """Waiting cases in claim order (live risk first, then rank), with the figures above the list."""
     now = utcnow()
@@ -114,6 +126,7 @@ def queue_view(
     for status in QUEUED:
         page = queue.list_cases(
             session,
+            actor,
             status=status,
             kind=kind or None,
             label=label or None,

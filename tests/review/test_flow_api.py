@@ -38,6 +38,7 @@ def test_match_and_alert_to_decision_to_webhook(
         auth_headers(Role.moderator),
         auth_headers(Role.moderator),
     )
+    client.post("/v1/banks", json={"name": "confirmed"}, headers=admin_headers)
     with running(Receiver(fail_first=1)) as receiver:
         r = client.post(
             "/v1/webhooks",
@@ -92,7 +93,7 @@ def test_match_and_alert_to_decision_to_webhook(
         r = client.post(
             f"/v1/cases/{second['id']}/decisions",
             headers=mod_a,
-            json={"label": "A1", "actions": ["remove_content", "add_to_bank"]},
+            json={"label": "A1", "actions": ["remove_content", "add_to_bank"], "bank": "confirmed"},
         )
         assert r.status_code == 201, r.text
 

@@ -84,7 +84,7 @@ def test_filters_by_kind_and_label_and_overdue(db: Database) -> None:
     assert claim(db, labels=["A1"]) is None
     with db.session() as session:
         session.execute(update(Case).where(Case.id == a2).values(due_at=utcnow() - timedelta(minutes=1)))
-        page = queue.list_cases(session, overdue=True)
+        page = queue.list_cases(session, SENIOR, overdue=True)
         assert [c.id for c in page.cases] == [a2]
         assert queue.stats(session).overdue == 1
 

@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0014_typed_states"
-down_revision = "0008_banks_vpdq"
+down_revision = "0010_key_expiry"
 branch_labels = None
 depends_on = None
 
