@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, select, update
 
 from safeguard.review import flows
 from safeguard.review.models import Case, CaseSignal
 from safeguard.review.signals import GroomingAlertSignal
 from safeguard.store.db import Database
-from safeguard.store.migrate import alembic_config, upgrade
+from safeguard.store.migrate import MIGRATIONS_DIR, alembic_config, upgrade
 from safeguard.text.vocabulary import Behaviour
 from tests.review.helpers import INTEGRATOR, REVIEW, alert
+
+# Only this revision runs (the schema is already at head; later revisions are not data-only).
+REVISION = "0014_typed_states"
+_script = ScriptDirectory(str(MIGRATIONS_DIR)).get_revision(REVISION)
+assert _script is not None and isinstance(_script.down_revision, str)
+BEFORE: str = _script.down_revision
 
 
 def _store_old_names(db: Database) -> int:
@@ -35,7 +42,7 @@ def _store_old_names(db: Database) -> int:
         }
         session.execute(update(Case).where(Case.id == case_id).values(priority_parts=parts))
     with db.engine.begin() as conn:
-        command.stamp(_config(db, conn), "0008_banks_vpdq")
+        command.stamp(_config(db, conn), BEFORE)
     return case_id
 
 
@@ -47,7 +54,7 @@ def _config(db: Database, conn: Connection) -> Config:
 
 def test_upgrade_renames_review_behaviours_to_the_detector_vocabulary(db: Database) -> None:
     case_id = _store_old_names(db)
-    upgrade(db)
+    upgrade(db, REVISION)
     with db.read_session() as session:
         payload = session.scalars(select(CaseSignal.payload)).one()
         case = session.get(Case, case_id)
@@ -61,9 +68,9 @@ def test_upgrade_renames_review_behaviours_to_the_detector_vocabulary(db: Databa
 
 def test_downgrade_restores_review_names(db: Database) -> None:
     _store_old_names(db)
-    upgrade(db)
+    upgrade(db, REVISION)
     with db.engine.begin() as conn:
-        command.downgrade(_config(db, conn), "0008_banks_vpdq")
+        command.downgrade(_config(db, conn), BEFORE)
     with db.read_session() as session:
         payload = session.scalars(select(CaseSignal.payload)).one()
     assert payload["behaviours"] == ["meeting_arrangement", "age_probing", "secrecy"]
