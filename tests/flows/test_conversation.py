@@ -53,11 +53,11 @@ def test_later_messages_update_the_case_and_its_place_in_the_queue(
     assert live["id"] == case["id"] and live["live_risk"] and live["signal_count"] > case["signal_count"]
     assert live["priority"]["child_at_risk"] == 50
     assert live["priority"]["score"] >= case["priority"]["score"] + 50
-    assert any("image_request" in reason for reason in live["priority"]["reasons"])
+    assert "child at risk now: asking for pictures or the webcam" in live["priority"]["reasons"]
     assert client.get("/v1/cases", headers=moderator).json()["cases"][0]["id"] == live["id"]
     claimed = client.post("/v1/cases/claim", headers=moderator, json={}).json()["case"]
     assert claimed["id"] == live["id"]
-    assert "image_request" in {b for s in claimed["signals"] for b in s["behaviours"]}
+    assert "images_webcam" in {b for s in claimed["signals"] for b in s["behaviours"]}
 
     before = live["signal_count"]
     _post(client, platform, 12, 12)  # the child's "maybe" changes nothing about the adult
