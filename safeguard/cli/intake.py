@@ -183,7 +183,7 @@ def show(
                 "state": s.state,
                 "tier": view.tier,
                 "score": view.score,
-                "reasons": view.reasons,
+                "reasons": [asdict(r) for r in view.reasons],
                 "assigned_to": s.assigned_to,
                 "assigned_force": s.assigned_force,
                 "merged_from": view.merged_from,
@@ -204,7 +204,7 @@ def show(
                     }
                     for r in view.referrals
                 ],
-                "identifiers": view.identifiers,
+                "identifiers": [asdict(i) for i in view.identifiers],
                 "media": [
                     {
                         "referral": m.referral_id,
@@ -217,10 +217,10 @@ def show(
                     }
                     for m in view.media
                 ],
-                "timeline": view.timeline,
-                "locations": view.locations,
-                "links": view.links,
-                "possible_links": view.possible_links,
+                "timeline": [asdict(e) for e in view.timeline],
+                "locations": [asdict(loc) for loc in view.locations],
+                "links": [asdict(link) for link in view.links],
+                "possible_links": [asdict(p) for p in view.possible_links],
                 "alerts": [{"id": a.id, "owner": a.owner, "message": a.message} for a in view.alerts],
             }
     finally:

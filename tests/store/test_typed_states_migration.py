@@ -15,6 +15,12 @@ from safeguard.store.migrate import MIGRATIONS_DIR, alembic_config, upgrade
 from safeguard.text.vocabulary import Behaviour
 from tests.review.helpers import INTEGRATOR, REVIEW, alert
 
+# Only this revision runs (the schema is already at head; later revisions are not data-only).
+REVISION = "0014_typed_states"
+_script = ScriptDirectory(str(MIGRATIONS_DIR)).get_revision(REVISION)
+assert _script is not None and isinstance(_script.down_revision, str)
+BEFORE: str = _script.down_revision
+
 
 def _store_old_names(db: Database) -> int:
     with db.session() as session:
