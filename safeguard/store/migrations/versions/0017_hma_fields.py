@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 import safeguard.store.base
 
 revision = "0017_hma_fields"
-down_revision = "0010_key_expiry"
+down_revision = "0011_audit_hmac"
 branch_labels = None
 depends_on = None
 
