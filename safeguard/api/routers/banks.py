@@ -19,6 +19,7 @@ from safeguard.banks import changes, importers, keywords, media, service, urls
 from safeguard.banks.errors import ImportRejected
 from safeguard.banks.models import Bank, BankContent, BankSignal, KeywordList, UrlList
 from safeguard.banks.signals import PDQ_MAX_THRESHOLD, VPDQ_MAX_CHARS
+from safeguard.media.registry import MAX_NAME_CHARS
 from safeguard.store.db import Database
 
 router = APIRouter(tags=["banks"])
@@ -31,7 +32,7 @@ ListId = Annotated[int, Path(ge=1, le=2**31 - 1, description="List id")]
 
 
 class SignalModel(BaseModel):
-    signal_type: str = Field(min_length=1, max_length=32, examples=["pdq"])
+    signal_type: str = Field(min_length=1, max_length=MAX_NAME_CHARS, examples=["pdq"])
     hash: str = Field(
         min_length=1,
         max_length=VPDQ_MAX_CHARS,

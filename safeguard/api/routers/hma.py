@@ -30,13 +30,14 @@ from safeguard.banks.models import Bank
 from safeguard.banks.signals import VPDQ_MAX_CHARS
 from safeguard.errors import InvalidInput, MalformedInput
 from safeguard.media import HashOptions
+from safeguard.media.registry import MAX_NAME_CHARS
 
 router = APIRouter(tags=["hma"])
 integrators = require_roles(Role.integrator)
 admins = require_roles()
 
 BankName = Annotated[str, Field(min_length=1, max_length=200)]
-SignalType = Annotated[str, Query(min_length=1, max_length=32)]
+SignalType = Annotated[str, Query(min_length=1, max_length=MAX_NAME_CHARS)]
 # A vpdq hash is long: over about 16 kB (some 200 frames) the HTTP server refuses the URL; POST it to
 # /v1/match instead.
 Signal = Annotated[str, Query(min_length=1, max_length=VPDQ_MAX_CHARS)]
@@ -135,7 +136,7 @@ def lookup_get(
     _: Annotated[Actor, Depends(integrators)],
     session: Annotated[Session, Depends(read_session)],
     matcher: Annotated[BankMatcher, Depends(get_matcher)],
-    signal_type: Annotated[str | None, Query(max_length=32)] = None,
+    signal_type: Annotated[str | None, Query(max_length=MAX_NAME_CHARS)] = None,
     signal: Annotated[str | None, Query(max_length=VPDQ_MAX_CHARS)] = None,
     seed: Annotated[str | None, Query(max_length=200)] = None,
     url: Annotated[str | None, Query(max_length=2000)] = None,
