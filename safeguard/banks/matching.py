@@ -31,9 +31,11 @@ import anyio
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from safeguard.auth import Actor
+from safeguard.banks import service
 from safeguard.banks.errors import IndexNotReady
 from safeguard.banks.matcher import BankInfo, BankMatcher, Hit
-from safeguard.banks.models import BankContent
+from safeguard.banks.models import Bank, BankContent
 from safeguard.banks.signals import (
     DISTANCE_TYPES,
     PDQ_MAX_THRESHOLD,
@@ -296,3 +298,20 @@ async def match_signals(
             return [resolve(session, matcher, f) for f in found]
 
     return checkpoint, await anyio.to_thread.run_sync(resolve_all)
+
+
+def delete_bank(session: Session, matcher: BankMatcher, actor: Actor, bank: Bank) -> None:
+    """Delete ``bank`` (soft, audited) and stop matching it at once in this worker: the transaction is
+    committed here and this worker's matcher applies it before returning (other workers within their poll
+    interval, 0.2 s)."""
+    service.delete_bank(session, actor, bank)
+    session.commit()
+    matcher.refresh_now()
+
+
+def update_bank(session: Session, matcher: BankMatcher, actor: Actor, bank: Bank, **fields: Any) -> Bank:
+    """``service.update_bank``, committed and applied to this worker's matcher at once (as delete_bank)."""
+    updated = service.update_bank(session, actor, bank, **fields)
+    session.commit()
+    matcher.refresh_now()
+    return updated

@@ -19,10 +19,9 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from safeguard.api.deps import db_session, read_session, require_roles
-from safeguard.api.routers.matching import get_matcher
+from safeguard.api.deps import db_session, get_matcher, read_session, require_roles
 from safeguard.auth import Actor, Role
-from safeguard.banks import media, service
+from safeguard.banks import matching, media, service
 from safeguard.banks.errors import IndexNotReady
 from safeguard.banks.matcher import BankMatcher
 from safeguard.banks.matching import READY_WAIT_S, Match, match_signal
@@ -220,6 +219,7 @@ def bank_update(
     body: HmaBankUpdate,
     actor: Annotated[Actor, Depends(admins)],
     session: Annotated[Session, Depends(db_session)],
+    matcher: Annotated[BankMatcher, Depends(get_matcher)],
 ) -> HmaBank:
     bank = service.get_bank_by_name(session, bank_name)
     ratio = body.enabled_ratio
@@ -228,15 +228,20 @@ def bank_update(
     # HMA has one knob (the ratio); keep ours consistent: enabled follows it.
     enabled = None if ratio is None else ratio > 0
     return HmaBank.of(
-        service.update_bank(session, actor, bank, name=body.name, enabled_ratio=ratio, enabled=enabled)
+        matching.update_bank(
+            session, matcher, actor, bank, name=body.name, enabled_ratio=ratio, enabled=enabled
+        )
     )
 
 
 @router.delete("/c/bank/{bank_name}", summary="HMA: delete a bank")
 def bank_delete(
-    bank_name: str, actor: Annotated[Actor, Depends(admins)], session: Annotated[Session, Depends(db_session)]
+    bank_name: str,
+    actor: Annotated[Actor, Depends(admins)],
+    session: Annotated[Session, Depends(db_session)],
+    matcher: Annotated[BankMatcher, Depends(get_matcher)],
 ) -> dict[str, str]:
-    service.delete_bank(session, actor, service.get_bank_by_name(session, bank_name))
+    matching.delete_bank(session, matcher, actor, service.get_bank_by_name(session, bank_name))
     return {"message": "Done"}
 
 

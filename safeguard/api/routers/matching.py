@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from safeguard.api.deps import db_session, read_session, require_roles
+from safeguard.api.deps import db_session, get_matcher, read_session, require_roles
 from safeguard.api.routers.banks import SignalModel
 from safeguard.auth import Actor, Role
 from safeguard.banks import keywords, media, urls
@@ -32,11 +32,6 @@ from safeguard.review.sources import signals_from_matches
 router = APIRouter(tags=["matching"])
 integrators = require_roles(Role.integrator)
 MAX_SIGNALS_PER_REQUEST = 100
-
-
-def get_matcher(request: Request) -> BankMatcher:
-    matcher: BankMatcher = request.app.state.bank_matcher
-    return matcher
 
 
 class MatchOut(BaseModel):
