@@ -8,7 +8,24 @@ subclasses: the status, the problem type and the message travel on the exception
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class TenantRefusal:
+    """Why a resource was answered "not found": it exists, but belongs to another owner (a tenant).
+
+    Attached to the ordinary not-found error (:meth:`SafeguardError.refusing`) so the client sees exactly
+    what a missing resource looks like, while the HTTP layer writes a ``tenant.refused`` audit record.
+    ``actor`` is the refused :class:`~safeguard.auth.Actor` (typed loosely: errors come before auth).
+    """
+
+    actor: Any
+    object_type: str
+    object_id: str
+    owner: str
 
 
 class SafeguardError(Exception):
@@ -28,6 +45,12 @@ class SafeguardError(Exception):
         self.detail = detail
         self.field = field
         self.extra = extra
+        self.refusal: TenantRefusal | None = None
+
+    def refusing(self, refusal: TenantRefusal) -> SafeguardError:
+        """This error, marked as a cross-tenant refusal (see :class:`TenantRefusal`)."""
+        self.refusal = refusal
+        return self
 
     def to_problem(self) -> dict[str, Any]:
         problem: dict[str, Any] = {
@@ -94,6 +117,19 @@ class Forbidden(SafeguardError):
     status = 403
     code = "forbidden"
     title = "Forbidden"
+
+
+class TooManyRequests(SafeguardError):
+    """The caller must slow down (a login throttle, a full queue); ``retry_after`` seconds is sent as the
+    ``Retry-After`` header and the problem's ``retry_after`` member."""
+
+    status = 429
+    code = "too-many-requests"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: float, field: str | None = None, **extra: Any) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(detail, field=field, retry_after=self.retry_after, **extra)
 
 
 class ServiceUnavailable(SafeguardError):

@@ -22,9 +22,9 @@ from safeguard.api.app import create_app
 from safeguard.auth import Actor, Role
 from safeguard.auth import service as keys
 from safeguard.config import Settings
+from safeguard.schema import metadata
 from safeguard.store.db import Database
 from safeguard.store.migrate import head_revision, upgrade
-from safeguard.store.models import metadata
 
 BACKENDS = ["sqlite", "postgresql"]
 

@@ -15,6 +15,7 @@ from safeguard.actions.config import WebhookSettings, get_webhook_settings
 from safeguard.actions.errors import EndpointNotFound
 from safeguard.actions.models import WebhookEndpoint
 from safeguard.auth import Actor, Role
+from safeguard.auth.identity import refusal
 from safeguard.errors import InvalidInput
 from safeguard.review.common import who
 from safeguard.review.events import EVENT_TYPES
@@ -51,7 +52,9 @@ def create_endpoint(
             field="events",
         )
     if owner is not None and actor.role is not Role.admin and owner != who(actor):
-        raise InvalidInput("only an admin may register an endpoint for another integrator", field="owner")
+        raise InvalidInput(
+            "only an admin may register an endpoint for another integrator", field="owner"
+        ).refusing(refusal(actor, "webhook", "new", owner))
     ssrf.resolve(url, allow_http=settings.allow_http, allow_networks=settings.allow_networks)
     secret = new_secret()
     endpoint = WebhookEndpoint(
@@ -78,8 +81,12 @@ def _visible(actor: Actor, endpoint: WebhookEndpoint | None) -> bool:
 
 def get_endpoint(session: Session, actor: Actor, endpoint_id: int) -> WebhookEndpoint:
     endpoint = session.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None or not _visible(actor, endpoint):
+    if endpoint is None:
         raise EndpointNotFound(f"no webhook endpoint {endpoint_id}")
+    if not _visible(actor, endpoint):  # another integrator's: answered as missing, audited
+        raise EndpointNotFound(f"no webhook endpoint {endpoint_id}").refusing(
+            refusal(actor, "webhook", str(endpoint_id), endpoint.owner)
+        )
     return endpoint
 
 
@@ -104,4 +111,12 @@ def deactivate(session: Session, actor: Actor, endpoint_id: int) -> WebhookEndpo
     endpoint = get_endpoint(session, actor, endpoint_id)
     endpoint.active = False
     audit.record(session, actor, "webhook.deactivate", "webhook", str(endpoint.id))
+    return endpoint
+
+
+def reactivate(session: Session, actor: Actor, endpoint_id: int) -> WebhookEndpoint:
+    """Send to the endpoint again: new events reach it, and its dead letters can be replayed."""
+    endpoint = get_endpoint(session, actor, endpoint_id)
+    endpoint.active = True
+    audit.record(session, actor, "webhook.reactivate", "webhook", str(endpoint.id))
     return endpoint

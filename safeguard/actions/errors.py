@@ -25,3 +25,10 @@ class UnsafeWebhookUrl(InvalidInput):
 class NotDeadLettered(Conflict):
     code = "not-dead-lettered"
     title = "Delivery is not dead-lettered"
+
+
+class EndpointInactive(Conflict):
+    """Replaying to a deactivated endpoint would only dead-letter the delivery again."""
+
+    code = "webhook-endpoint-inactive"
+    title = "Webhook endpoint is deactivated"

@@ -6,8 +6,9 @@ dispatched twice or lost. Deliveries of one case to one endpoint go out in event
 only when no earlier delivery of the same ``ordering_key`` is still pending (a dead-lettered one does not
 hold the rest back; receivers can order by the ``sequence`` field).
 
-A worker claims due deliveries with a lease (``SKIP LOCKED`` on PostgreSQL), sends them outside any
-transaction, then records the result guarded by its lease token. If it dies mid-send, the lease expires
+A worker claims due deliveries with a lease (``SKIP LOCKED`` on PostgreSQL, and a conditional update on
+both), at most a few per endpoint across all workers, sends them outside any transaction, then records the
+result guarded by its lease token. If it dies mid-send, the lease expires
 and another worker sends the same body with the same idempotency key: at-least-once delivery, exactly-once
 effect for a receiver that honours the key.
 """
@@ -20,14 +21,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from safeguard import audit
 from safeguard.actions.config import WebhookSettings
-from safeguard.actions.errors import DeliveryNotFound, NotDeadLettered
+from safeguard.actions.errors import DeliveryNotFound, EndpointInactive, NotDeadLettered
 from safeguard.actions.models import WebhookDelivery, WebhookEndpoint
 from safeguard.auth import Actor, Role
+from safeguard.auth.identity import refusal
 from safeguard.review.common import who
 from safeguard.review.models import ReviewEvent
 from safeguard.store.base import utcnow
@@ -112,57 +114,90 @@ class Claimed:
     endpoint_active: bool
 
 
-def claim_due(session: Session, *, limit: int, lease_seconds: float) -> list[Claimed]:
-    now = utcnow()
+def _due_ids(now: datetime, per_endpoint: int) -> Select[tuple[int]]:
+    """Ids of due deliveries, at most ``per_endpoint`` in flight per endpoint counting the leases every
+    worker holds, so an endpoint with a backlog (or one that is slow) cannot take every slot."""
+    D = WebhookDelivery
     earlier = aliased(WebhookDelivery)
     blocked = exists().where(
-        earlier.endpoint_id == WebhookDelivery.endpoint_id,
-        earlier.ordering_key == WebhookDelivery.ordering_key,
-        earlier.event_seq < WebhookDelivery.event_seq,
+        earlier.endpoint_id == D.endpoint_id,
+        earlier.ordering_key == D.ordering_key,
+        earlier.event_seq < D.event_seq,
         earlier.status == "pending",
     )
+    in_flight = (
+        select(D.endpoint_id.label("endpoint_id"), func.count().label("n"))
+        .where(D.status == "pending", D.lease_until > now)
+        .group_by(D.endpoint_id)
+        .subquery()
+    )
+    rank = func.row_number().over(partition_by=D.endpoint_id, order_by=(D.next_attempt_at, D.id))
+    ranked = (
+        select(D.id.label("id"), D.endpoint_id.label("endpoint_id"), rank.label("rank"))
+        .where(D.status == "pending", D.next_attempt_at <= now, _lease_free(D, now), ~blocked)
+        .subquery()
+    )
+    return (
+        select(ranked.c.id)
+        .outerjoin(in_flight, in_flight.c.endpoint_id == ranked.c.endpoint_id)
+        .where(ranked.c.rank + func.coalesce(in_flight.c.n, 0) <= per_endpoint)
+    )
+
+
+def _lease_free(D: type[WebhookDelivery], now: datetime) -> ColumnElement[bool]:
+    return or_(D.lease_until.is_(None), D.lease_until <= now)
+
+
+def claim_due(
+    session: Session, *, limit: int, lease_seconds: float, per_endpoint: int = 1_000_000
+) -> list[Claimed]:
+    """Lease up to ``limit`` due deliveries. Each lease is taken by a conditional UPDATE (pending, lease
+    free) whose row count is checked, so two workers never hold one delivery at once - on PostgreSQL the
+    candidates are also locked ``FOR UPDATE SKIP LOCKED``, on SQLite the claim runs in a write
+    transaction."""
+    now = utcnow()
+    D = WebhookDelivery
     query = (
-        select(WebhookDelivery)
-        .where(
-            WebhookDelivery.status == "pending",
-            WebhookDelivery.next_attempt_at <= now,
-            (WebhookDelivery.lease_until.is_(None)) | (WebhookDelivery.lease_until <= now),
-            ~blocked,
-        )
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+        select(D.id, D.endpoint_id, D.body, D.event_id, D.event_type, D.attempts)
+        .where(D.id.in_(_due_ids(now, per_endpoint)), D.status == "pending", _lease_free(D, now))
+        .order_by(D.next_attempt_at, D.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=WebhookDelivery)
-    rows = list(session.scalars(query))
+        query = query.with_for_update(skip_locked=True, of=D)
+    rows = list(session.execute(query))
     if not rows:
         return []
     endpoints = {
         e.id: e
-        for e in session.scalars(
-            select(WebhookEndpoint).where(WebhookEndpoint.id.in_({r.endpoint_id for r in rows}))
-        )
+        for e in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.id.in_({r[1] for r in rows})))
     }
+    until = now + timedelta(seconds=lease_seconds)
     claimed = []
-    for row in rows:
-        row.lease_token = uuid.uuid4().hex
-        row.lease_until = now + timedelta(seconds=lease_seconds)
-        row.attempts += 1
-        endpoint = endpoints[row.endpoint_id]
+    for delivery_id, endpoint_id, body, event_id, event_type, attempts in rows:
+        token = uuid.uuid4().hex
+        taken = session.execute(
+            update(D)
+            .where(D.id == delivery_id, D.status == "pending", _lease_free(D, now))
+            .values(lease_token=token, lease_until=until, attempts=D.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            continue  # another worker leased it between our read and our write
+        endpoint = endpoints[endpoint_id]
         claimed.append(
             Claimed(
-                row.id,
-                row.lease_token,
+                delivery_id,
+                token,
                 endpoint.url,
                 endpoint.secret,
-                row.body,
-                row.event_id,
-                row.event_type,
-                row.attempts,
+                body,
+                event_id,
+                event_type,
+                attempts + 1,
                 endpoint.active,
             )
         )
-    session.flush()
     return claimed
 
 
@@ -227,13 +262,24 @@ def list_deliveries(
 
 def get_delivery(session: Session, actor: Actor, delivery_id: int) -> WebhookDelivery:
     row = session.get(WebhookDelivery, delivery_id)
-    if row is not None and actor.role is not Role.admin:
-        endpoint = session.get(WebhookEndpoint, row.endpoint_id)
-        if endpoint is None or endpoint.owner != who(actor):
-            row = None
     if row is None:
         raise DeliveryNotFound(f"no delivery {delivery_id}")
+    if actor.role is not Role.admin:
+        endpoint = session.get(WebhookEndpoint, row.endpoint_id)
+        if endpoint is None or endpoint.owner != who(actor):  # another integrator's: missing, audited
+            owner = endpoint.owner if endpoint is not None else "unknown"
+            raise DeliveryNotFound(f"no delivery {delivery_id}").refusing(
+                refusal(actor, "webhook_delivery", str(delivery_id), owner)
+            )
     return row
+
+
+def _refuse_inactive(session: Session, endpoint_id: int) -> None:
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is not None and not endpoint.active:
+        raise EndpointInactive(
+            f"webhook endpoint {endpoint_id} is deactivated; reactivate it before replaying its deliveries"
+        )
 
 
 def _requeue(row: WebhookDelivery, now: datetime) -> None:
@@ -250,6 +296,7 @@ def replay(session: Session, actor: Actor, delivery_id: int) -> WebhookDelivery:
     row = get_delivery(session, actor, delivery_id)
     if row.status != "dead":
         raise NotDeadLettered(f"delivery {delivery_id} is {row.status}, not dead-lettered")
+    _refuse_inactive(session, row.endpoint_id)
     _requeue(row, utcnow())
     audit.record(session, actor, "webhook.replay", "webhook_delivery", str(row.id))
     return row
@@ -257,7 +304,12 @@ def replay(session: Session, actor: Actor, delivery_id: int) -> WebhookDelivery:
 
 def replay_dead(session: Session, actor: Actor, *, endpoint_id: int | None = None) -> int:
     """Replay every dead-lettered delivery (of one endpoint); returns how many."""
+    if endpoint_id is not None:
+        _refuse_inactive(session, endpoint_id)
     rows = list_deliveries(session, actor, status="dead", endpoint_id=endpoint_id, limit=1_000_000)
+    # Across all endpoints, a deactivated one's deliveries stay dead-lettered rather than failing the call.
+    inactive = set(session.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.active.is_(False))))
+    rows = [r for r in rows if r.endpoint_id not in inactive]
     now = utcnow()
     for row in rows:
         _requeue(row, now)

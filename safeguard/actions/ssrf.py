@@ -92,7 +92,8 @@ def check_url_shape(url: str, *, allow_http: bool) -> tuple[str, str, int]:
         raise UnsafeWebhookUrl(f"not a valid URL: {exc}", field="url") from exc
     schemes = {"https", "http"} if allow_http else {"https"}
     if parts.scheme not in schemes:
-        raise UnsafeWebhookUrl(f"the URL must use {' or '.join(sorted(schemes))}", field="url")
+        hint = "" if allow_http else " (allow http:// with SAFEGUARD_WEBHOOK_ALLOW_HTTP=true)"
+        raise UnsafeWebhookUrl(f"the URL must use {' or '.join(sorted(schemes))}{hint}", field="url")
     if not parts.hostname:
         raise UnsafeWebhookUrl("the URL has no host", field="url")
     if parts.username or parts.password:

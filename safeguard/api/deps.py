@@ -7,21 +7,26 @@ prove that every route is protected and by which roles.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from safeguard.auth import Actor, Role
 from safeguard.auth.cache import KeyCache
 from safeguard.auth.errors import MissingCredentials, RoleNotAllowed
-from safeguard.auth.service import authenticate_digest, key_digest
+from safeguard.auth.service import authenticate_digest, key_digest, key_times, record_use
 from safeguard.banks.matcher import BankMatcher
 from safeguard.config import Settings
+from safeguard.store.base import utcnow
 from safeguard.store.db import Database
+
+logger = logging.getLogger(__name__)
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer sg_...`")
 
@@ -78,9 +83,9 @@ class RoleDependency:
         if cached is not None:  # no thread hop and no query: the hot path of matching
             actor = Actor(kind="api_key", id=cached.key_id, role=cached.role, request_id=request_id(request))
         else:
-            actor = await run_in_threadpool(_lookup, db, digest, request_id(request))
+            actor, valid_for = await run_in_threadpool(_lookup, db, digest, request_id(request))
             if cache is not None:
-                cache.put(digest, actor.id, actor.role)
+                cache.put(digest, actor.id, actor.role, valid_for=valid_for)
         if actor.role is not Role.admin and actor.role not in self.roles:
             allowed = ", ".join(sorted(r.value for r in self.roles | {Role.admin}))
             raise RoleNotAllowed(
@@ -90,9 +95,25 @@ class RoleDependency:
         return actor
 
 
-def _lookup(db: Database, digest: str, rid: str | None) -> Actor:
+def _lookup(db: Database, digest: str, rid: str | None) -> tuple[Actor, float | None]:
+    """The key's actor and how many seconds it stays valid (None: no expiry); notes its use."""
     with db.read_session() as session:
-        return authenticate_digest(session, digest, request_id=rid)
+        actor = authenticate_digest(session, digest, request_id=rid)
+        times = key_times(session, actor.id)
+    now = utcnow()
+    if times.use_is_stale(now):
+        _note_use(db, actor.id)
+    valid_for = None if times.expires_at is None else (times.expires_at - now).total_seconds()
+    return actor, valid_for
+
+
+def _note_use(db: Database, key_id: str) -> None:
+    # Last use is advisory: a busy database must not fail or hold up the request it came with.
+    try:
+        with db.session() as session:
+            record_use(session, key_id)
+    except OperationalError:
+        logger.info("api key last-use not recorded: database busy")
 
 
 def clear_key_cache(request: Request) -> None:

@@ -11,11 +11,13 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from safeguard.auth.identity import record_refusal
 from safeguard.errors import SafeguardError
 
 log = logging.getLogger("safeguard.api")
@@ -41,8 +43,24 @@ def problem_response(problem: dict[str, Any], request: Request | None = None) ->
         request_id = getattr(request.state, "request_id", None)
         if request_id:
             problem.setdefault("request_id", request_id)
-    headers = {"WWW-Authenticate": "Bearer"} if problem.get("status") == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if problem.get("status") == 401 else {}
+    if problem.get("status") in (429, 503) and isinstance(problem.get("retry_after"), int):
+        headers["Retry-After"] = str(problem["retry_after"])
     return JSONResponse(problem, status_code=int(problem["status"]), media_type=PROBLEM_JSON, headers=headers)
+
+
+async def audit_refusal(request: Request, exc: SafeguardError) -> None:
+    """Write ``tenant.refused`` for an error that refused another owner's resource (the answer itself is
+    the plain not-found problem). A failure to write it is logged, never turned into a different answer."""
+    if exc.refusal is None:
+        return
+    db = getattr(request.app.state, "db", None)
+    if db is None:
+        return
+    try:
+        await run_in_threadpool(record_refusal, db, exc.refusal)
+    except Exception:
+        log.exception("could not audit a cross-tenant refusal on %s", request.url.path)
 
 
 def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -77,6 +95,7 @@ def _validation_problem(exc: RequestValidationError) -> dict[str, Any]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SafeguardError)
     async def safeguard_error(request: Request, exc: SafeguardError) -> JSONResponse:
+        await audit_refusal(request, exc)
         return problem_response(exc.to_problem(), request)
 
     @app.exception_handler(RequestValidationError)

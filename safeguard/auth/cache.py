@@ -43,13 +43,15 @@ class KeyCache:
             return None
         return entry
 
-    def put(self, digest: str, key_id: str, role: Role) -> None:
-        if self.ttl <= 0:
+    def put(self, digest: str, key_id: str, role: Role, *, valid_for: float | None = None) -> None:
+        """Remember the key for ``ttl`` seconds, or ``valid_for`` if sooner (a key that expires)."""
+        lifetime = self.ttl if valid_for is None else min(self.ttl, valid_for)
+        if lifetime <= 0:
             return
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()  # keys are few; a flood of valid keys just costs lookups
-            self._entries[digest] = CachedKey(key_id, role, time.monotonic() + self.ttl)
+            self._entries[digest] = CachedKey(key_id, role, time.monotonic() + lifetime)
 
     def clear(self) -> None:
         with self._lock:

@@ -29,3 +29,8 @@ class ApiKeyNotFound(NotFound):
 class ApiKeyAlreadyRevoked(Conflict):
     code = "api-key-revoked"
     title = "API key already revoked"
+
+
+class UnknownUser(InvalidInput):
+    code = "unknown-user"
+    title = "Unknown user"

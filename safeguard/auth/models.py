@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from safeguard.store.base import Base, utcnow
@@ -22,3 +22,12 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200))
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A key past this moment is refused like a revoked one; None: it does not expire.
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Advisory, at most a minute stale: written only when a process checks the key against the database.
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The UI user who holds the key, if a person does: four-eyes rules treat the key and that user's login
+    # as one person (safeguard.auth.identity).
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None, index=True
+    )

@@ -11,9 +11,9 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from safeguard import audit
@@ -22,11 +22,13 @@ from safeguard.auth.errors import (
     ApiKeyNotFound,
     InvalidCredentials,
     UnknownRole,
+    UnknownUser,
 )
 from safeguard.auth.models import ApiKey
 from safeguard.auth.roles import Actor, Role
 from safeguard.errors import InvalidInput
 from safeguard.store.base import utcnow
+from safeguard.users.models import User
 
 KEY_PREFIX = "sg_"
 
@@ -40,12 +42,27 @@ class ApiKeyInfo:
     created_at: datetime
     created_by: str
     revoked_at: datetime | None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    user: str | None = None  # the UI user who holds the key
 
     @classmethod
-    def of(cls, row: ApiKey) -> ApiKeyInfo:
+    def of(cls, row: ApiKey, user: str | None = None) -> ApiKeyInfo:
         return cls(
-            row.id, row.name, Role(row.role), row.prefix, row.created_at, row.created_by, row.revoked_at
+            row.id,
+            row.name,
+            Role(row.role),
+            row.prefix,
+            row.created_at,
+            row.created_by,
+            row.revoked_at,
+            row.expires_at,
+            row.last_used_at,
+            user,
         )
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +83,34 @@ def parse_role(value: str) -> Role:
         raise UnknownRole(f"unknown role {value!r}; expected one of: {allowed}", field="role") from None
 
 
-def create_key(session: Session, actor: Actor, *, name: str, role: Role) -> NewApiKey:
+def _user_id(session: Session, username: str) -> int:
+    user_id = session.scalar(select(User.id).where(User.username == username))
+    if user_id is None:
+        raise UnknownUser(f"no UI user {username!r}", field="user")
+    return user_id
+
+
+def create_key(
+    session: Session,
+    actor: Actor,
+    *,
+    name: str,
+    role: Role,
+    expires_at: datetime | None = None,
+    user: str | None = None,
+) -> NewApiKey:
+    """A new key; ``user`` names the UI user who holds it (one person for four-eyes rules)."""
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput("name must be 1 to 200 characters", field="name")
+    if expires_at is not None:
+        # A time without a zone is read as UTC.
+        expires_at = (
+            expires_at.replace(tzinfo=UTC) if expires_at.tzinfo is None else expires_at.astimezone(UTC)
+        )
+        if expires_at <= utcnow():
+            raise InvalidInput("expires_at must be in the future", field="expires_at")
+    user_id = _user_id(session, user) if user is not None else None
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(
         name=name,
@@ -78,18 +119,25 @@ def create_key(session: Session, actor: Actor, *, name: str, role: Role) -> NewA
         key_hash=hash_key(key),
         created_at=utcnow(),
         created_by=f"{actor.kind}:{actor.id}",
+        expires_at=expires_at,
+        user_id=user_id,
     )
     session.add(row)
     session.flush()
-    audit.record(session, actor, "api_key.create", "api_key", str(row.id), {"name": name, "role": role.value})
-    return NewApiKey(ApiKeyInfo.of(row), key)
+    change: dict[str, object] = {"name": name, "role": role.value}
+    if expires_at is not None:
+        change["expires_at"] = expires_at.isoformat(timespec="seconds")
+    if user is not None:
+        change["user"] = user
+    audit.record(session, actor, "api_key.create", "api_key", str(row.id), change)
+    return NewApiKey(ApiKeyInfo.of(row, user), key)
 
 
 def list_keys(session: Session, *, include_revoked: bool = True) -> list[ApiKeyInfo]:
-    query = select(ApiKey).order_by(ApiKey.id)
+    query = select(ApiKey, User.username).outerjoin(User, ApiKey.user_id == User.id).order_by(ApiKey.id)
     if not include_revoked:
         query = query.where(ApiKey.revoked_at.is_(None))
-    return [ApiKeyInfo.of(row) for row in session.scalars(query)]
+    return [ApiKeyInfo.of(row, username) for row, username in session.execute(query)]
 
 
 def revoke_key(session: Session, actor: Actor, key_id: int) -> ApiKeyInfo:
@@ -100,7 +148,8 @@ def revoke_key(session: Session, actor: Actor, key_id: int) -> ApiKeyInfo:
         raise ApiKeyAlreadyRevoked(f"API key {key_id} was already revoked")
     row.revoked_at = utcnow()
     audit.record(session, actor, "api_key.revoke", "api_key", str(row.id), {"revoked": True})
-    return ApiKeyInfo.of(row)
+    user = session.get(User, row.user_id) if row.user_id is not None else None
+    return ApiKeyInfo.of(row, user.username if user else None)
 
 
 def key_digest(key: str) -> str:
@@ -122,7 +171,41 @@ def authenticate_digest(session: Session, digest: str, *, request_id: str | None
         raise InvalidCredentials("the API key is not valid")
     if row.revoked_at is not None:
         raise InvalidCredentials("the API key has been revoked")
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        raise InvalidCredentials("the API key has expired")
     return Actor(kind="api_key", id=str(row.id), role=Role(row.role), request_id=request_id)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyTimes:
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+    def use_is_stale(self, now: datetime) -> bool:
+        return self.last_used_at is None or self.last_used_at < now - LAST_USE_RESOLUTION
+
+
+def key_times(session: Session, key_id: str) -> KeyTimes:
+    """When the key stops working and when it was last seen, for callers that cache a key's validity."""
+    row = session.execute(
+        select(ApiKey.expires_at, ApiKey.last_used_at).where(ApiKey.id == int(key_id))
+    ).one()
+    return KeyTimes(row.expires_at, row.last_used_at)
+
+
+LAST_USE_RESOLUTION = timedelta(seconds=60)
+
+
+def record_use(session: Session, key_id: str) -> bool:
+    """Note that the key was used now, at most once a minute per key (a short write; True if written)."""
+    now = utcnow()
+    result = session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == int(key_id))
+        .where(or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USE_RESOLUTION))
+        .values(last_used_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def has_any_key(session: Session) -> bool:

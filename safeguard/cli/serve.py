@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from safeguard.auth import Actor, Role
 from safeguard.auth import service as keys
+from safeguard.auth.errors import InvalidCredentials
 from safeguard.cli.common import console, fail, open_db, settings
 from safeguard.store.migrate import SchemaState, schema_status, upgrade
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from safeguard.actions.worker import DeliveryWorker
 
 
@@ -88,6 +93,23 @@ def _start_delivery_worker() -> DeliveryWorker:
     return DeliveryWorker(open_db()).start()
 
 
+def _demo_key(session: Session, path: Path) -> str:
+    """The demo integrator key kept (0600) in the data directory, minted only when none is kept or the kept
+    one was revoked, so restarting ``serve --demo`` does not pile up integrator keys."""
+    try:
+        kept = path.read_text(encoding="ascii").strip()
+        keys.authenticate(session, kept)
+        return kept
+    except (OSError, UnicodeError, InvalidCredentials):
+        pass
+    key = keys.create_key(session, Actor.system("demo"), name="demo", role=Role.integrator).key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key
+
+
 def _seed_demo(host: str, port: int) -> None:
     from safeguard.banks.demo import seed_demo
 
@@ -96,7 +118,7 @@ def _seed_demo(host: str, port: int) -> None:
     try:
         with db.session() as session:
             seeded = seed_demo(session, Actor.system("demo"), cfg.home / "demo")
-            demo_key = keys.create_key(session, Actor.system("demo"), name="demo", role=Role.integrator).key
+            demo_key = _demo_key(session, cfg.home / "demo" / "integrator-key")
     finally:
         db.dispose()
     where = "sample images" if seeded.from_samples else "synthetic images"

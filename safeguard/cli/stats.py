@@ -16,7 +16,7 @@ from safeguard.errors import InvalidInput, MalformedInput
 from safeguard.stats import charts, service
 from safeguard.stats.export import to_csv, to_json
 from safeguard.stats.funnel import STAGES
-from safeguard.stats.periods import Period, label_of, start_of
+from safeguard.stats.periods import Period, funnel_window
 from safeguard.stats.transparency import EventKind, ModerationEvent, transparency_report
 
 app = typer.Typer(
@@ -83,10 +83,7 @@ def funnel(
     chart: Annotated[Path | None, typer.Option(help="Also draw a chart (.png or .svg)")] = None,
 ) -> None:
     """Referrals -> packages -> actioned -> apprehended -> children safeguarded, by area."""
-    begin = _date(start, "start") or start_of(
-        label_of(datetime.now(UTC), Period.financial_year), Period.financial_year
-    )
-    finish = _date(end, "end") or begin.replace(year=begin.year + 1)
+    begin, finish = funnel_window(_date(start, "start"), _date(end, "end"))
     db = open_db()
     try:
         with db.read_session() as session:

@@ -186,6 +186,7 @@ def alerts_command(
                     json.dumps(
                         {
                             "id": row.id,
+                            "owner": row.owner,
                             "conversation": row.conversation_id,
                             "author": row.author_id,
                             "message_id": row.message_id,

@@ -22,7 +22,9 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from safeguard.intake.states import SuspectState
 from safeguard.store.base import Base, JSONDoc, utcnow
+from safeguard.store.columns import StrEnumColumn
 
 BIGINT = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -49,7 +51,7 @@ class IntakeSuspect(Base):
     )
 
     id: Mapped[int] = mapped_column(BIGINT, primary_key=True)
-    state: Mapped[str] = mapped_column(String(16), default="new")
+    state: Mapped[SuspectState] = mapped_column(StrEnumColumn(SuspectState, 16), default=SuspectState.new)
     merged_into: Mapped[int | None] = mapped_column(BIGINT, ForeignKey("intake_suspects.id"), default=None)
     assigned_to: Mapped[str | None] = mapped_column(String(200), default=None)
     assigned_force: Mapped[str | None] = mapped_column(String(200), default=None)

@@ -43,16 +43,11 @@ from safeguard.intake.models import (
     IntakeSuspect,
 )
 from safeguard.intake.priority import TIER_ORDER, Features, Tier, prioritise
+from safeguard.intake.states import OUTCOME_STATES, PACKAGE_STATES, TRANSITIONS, SuspectState
 from safeguard.intake.store import chunked
 from safeguard.store.base import utcnow
 
-STATES = ("new", "assessed", "actioned", "closed")
-TRANSITIONS = {
-    "new": {"assessed", "actioned", "closed"},
-    "assessed": {"actioned", "closed"},
-    "actioned": {"closed"},
-    "closed": {"assessed"},
-}
+STATES = tuple(s.value for s in PACKAGE_STATES)
 SEARCH_LIMIT = 200
 
 
@@ -103,7 +98,7 @@ def resolve(session: Session, suspect_id: int) -> tuple[IntakeSuspect, int | Non
         raise SuspectNotFound(f"no suspect {suspect_id}")
     asked = None
     hops = 0
-    while suspect.state == "merged" and suspect.merged_into is not None and hops < 100:
+    while suspect.state is SuspectState.merged and suspect.merged_into is not None and hops < 100:
         asked = asked or suspect_id
         survivor = session.get(IntakeSuspect, suspect.merged_into)
         if survivor is None:
@@ -340,7 +335,7 @@ def list_packages(
     offset: int = 0,
 ) -> tuple[list[IntakeSuspect], int]:
     """Open packages most urgent first (tier, then score); filters narrow the list."""
-    query = select(IntakeSuspect).where(IntakeSuspect.state != "merged")
+    query = select(IntakeSuspect).where(IntakeSuspect.state != SuspectState.merged)
     if state:
         if state not in STATES:
             raise InvalidFilter(f"unknown state {state!r} (one of: {', '.join(STATES)})", field="state")
@@ -454,7 +449,7 @@ def _open(session: Session, suspect_id: int) -> IntakeSuspect:
     suspect = session.get(IntakeSuspect, suspect_id, with_for_update=True)
     if suspect is None:
         raise SuspectNotFound(f"no suspect {suspect_id}")
-    if suspect.state == "merged":
+    if suspect.state is SuspectState.merged:
         raise SuspectNotFound(f"suspect {suspect_id} was merged into suspect {suspect.merged_into}")
     return suspect
 
@@ -483,10 +478,11 @@ def assign(
     return suspect
 
 
-def set_state(session: Session, actor: Actor, suspect_id: int, state: str) -> IntakeSuspect:
+def set_state(session: Session, actor: Actor, suspect_id: int, name: str) -> IntakeSuspect:
     suspect = _open(session, suspect_id)
-    if state not in STATES:
-        raise InvalidTransition(f"unknown state {state!r} (one of: {', '.join(STATES)})", field="state")
+    if name not in STATES:
+        raise InvalidTransition(f"unknown state {name!r} (one of: {', '.join(STATES)})", field="state")
+    state = SuspectState(name)
     if state == suspect.state:
         return suspect
     if state not in TRANSITIONS[suspect.state]:
@@ -497,10 +493,14 @@ def set_state(session: Session, actor: Actor, suspect_id: int, state: str) -> In
     now = utcnow()
     before = suspect.state
     suspect.state = state
-    stamp = {"assessed": "assessed_at", "actioned": "actioned_at", "closed": "closed_at"}.get(state)
+    stamp = {
+        SuspectState.assessed: "assessed_at",
+        SuspectState.actioned: "actioned_at",
+        SuspectState.closed: "closed_at",
+    }.get(state)
     if stamp:
         setattr(suspect, stamp, now)
-    if before == "closed":
+    if before is SuspectState.closed:
         suspect.closed_at = None  # reopened
     suspect.updated_at = now
     session.flush()
@@ -522,7 +522,7 @@ def record_outcome(
     notes: str | None = None,
 ) -> IntakeSuspect:
     suspect = _open(session, suspect_id)
-    if suspect.state not in ("actioned", "closed"):
+    if suspect.state not in OUTCOME_STATES:
         raise InvalidTransition(
             f"outcomes are recorded on actioned or closed packages; suspect {suspect.id} is {suspect.state}",
             field="state",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -37,6 +38,30 @@ class Indicator(StrEnum):
     access_to_children = "access_to_children"
     platform_escalated = "platform_escalated"
     minor_to_minor = "minor_to_minor"
+
+
+# What an incident type says about risk: the CyberTipline's Appendix B <incidentType> values, and the shorter
+# forms JSON and CSV referrals use for them. Every importer applies it, so a referral's format never changes
+# its score.
+INCIDENT_INDICATORS: dict[str, tuple[Indicator, ...]] = {
+    "child sexual molestation": (Indicator.contact_offending,),
+    "child sex trafficking": (Indicator.contact_offending,),
+    "child sex tourism": (Indicator.contact_offending,),
+    "online enticement of children for sexual acts": (Indicator.grooming,),
+    "online enticement of children": (Indicator.grooming,),
+    "online enticement": (Indicator.grooming,),
+    "enticement": (Indicator.grooming,),
+    "unsolicited obscene material sent to a child": (Indicator.grooming,),
+    "sextortion": (Indicator.sextortion,),
+}
+
+
+def incident_indicators(incident_type: str | None) -> tuple[str, ...]:
+    """The indicators an incident type implies (case, spacing, hyphens and underscores ignored)."""
+    if not incident_type:
+        return ()
+    key = " ".join(incident_type.lower().replace("_", " ").replace("-", " ").split())
+    return tuple(i.value for i in INCIDENT_INDICATORS.get(key, ()))
 
 
 class Category(StrEnum):
@@ -227,3 +252,22 @@ def _plain(r: Referral) -> dict[str, Any]:
         "summary": r.summary,
         "extra": dict(r.extra),
     }
+
+
+def derive_indicators(
+    explicit: Iterable[str],
+    *,
+    incident_type: str | None,
+    victims: Sequence[Victim],
+    files: Sequence[ReportedFile],
+) -> tuple[str, ...]:
+    """A referral's indicators, whatever format it came in: the explicit ones first, then those its incident
+    type implies, then grooming or self-generated material about an identified child; each once."""
+    found = [*explicit, *incident_indicators(incident_type)]
+    identified = any(v.identified for v in victims)
+    if identified and Indicator.grooming.value in found:
+        found.append(Indicator.grooming_identified_child.value)
+    self_made = any(a.lower() == "possibleselfproduction" for f in files for a in f.annotations)
+    if identified and self_made:
+        found.append(Indicator.self_generated_identifiable_child.value)
+    return tuple(dict.fromkeys(found))

@@ -41,6 +41,7 @@ from safeguard.intake.models import (
 )
 from safeguard.intake.priority import Features, prioritise
 from safeguard.intake.records import Account, Device, IpCapture, Location, Referral, ReportedFile, Victim
+from safeguard.intake.states import OPEN_STATES, SuspectState
 from safeguard.intake.store import (
     SqlLoader,
     chunked,
@@ -344,9 +345,9 @@ def _update_suspects(
     for suspect_id, features in totals.items():
         row = rows[suspect_id]
         reopened: dict[str, Any] = {}
-        if row.state == "closed" and suspect_id in added:
+        if row.state is SuspectState.closed and suspect_id in added:
             row.previous_packages += 1
-            reopened = {"state": "new", "previous_packages": row.previous_packages}
+            reopened = {"state": SuspectState.new, "previous_packages": row.previous_packages}
         updates.append({"id": suspect_id, **_priority_values(row, features, config, now), **reopened})
     update_rows(session, IntakeSuspect, updates)
 
@@ -381,7 +382,7 @@ def _live_suspect(session: Session, suspect_id: int) -> IntakeSuspect:
     suspect = session.get(IntakeSuspect, suspect_id)
     if suspect is None:
         raise SuspectNotFound(f"no suspect {suspect_id}")
-    if suspect.state == "merged":
+    if suspect.state is SuspectState.merged:
         raise SuspectNotFound(f"suspect {suspect_id} was merged into suspect {suspect.merged_into}")
     return suspect
 
@@ -507,9 +508,7 @@ def reprioritise(
     config = config or get_intake_config()
     now = now or utcnow()
     count = 0
-    rows = session.scalars(
-        select(IntakeSuspect).where(IntakeSuspect.state.in_(("new", "assessed", "actioned")))
-    )
+    rows = session.scalars(select(IntakeSuspect).where(IntakeSuspect.state.in_(OPEN_STATES)))
     for row in rows:
         for key, value in _priority_values(row, Features.from_json(row.features), config, now).items():
             setattr(row, key, value)

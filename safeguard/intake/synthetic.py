@@ -1,14 +1,18 @@
 """Synthetic referrals with planted ground-truth suspects, for the linking bench, tests and demos.
 
-Nothing here resembles a real person: names are made of syllables, addresses come from documentation and
-test ranges or random public space, hashes are random bits. The noise is the kind that makes linking hard:
+Nothing here resembles a real person, and every identifier is from a range reserved so that it reaches no one:
+names are made of syllables; email domains are ``.example`` and ``.test`` (RFC 2606 / 6761); IP addresses are
+the documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 of RFC 5737 and 2001:db8::/32 of
+RFC 3849) or carrier-grade NAT space (100.64.0.0/10, RFC 6598, never routed on the internet); phone numbers
+are Ofcom's drama numbers (07700 900000-900999 and the other ranges Ofcom keeps for fiction), so at most
+10,000 suspects (by index) get one; device ids are IMEIs with the test reporting-body prefix ``00``; hashes
+are random bits. The noise is the kind that makes linking hard:
 
-- several emails per person (Gmail dot and ``+tag`` spellings, other providers), linked only through a
-  phone or an account;
+- several emails per person, linked only through a phone or an account, some written in capitals;
 - phone numbers written every way people write them;
 - screen names that vary by platform (``j0hn_smith99``, ``JohnSmith``), and common names several strangers
   share;
-- mobile captures from carrier NAT pools: public addresses reused by many strangers, and 100.64.0.0/10;
+- mobile captures from carrier NAT pools: addresses reused by many strangers, and 100.64.0.0/10;
 - households: one home IP used by two different suspects;
 - viral media: the same images (and near-duplicates under PDQ) re-reported from many unrelated people.
 
@@ -24,7 +28,35 @@ from datetime import UTC, datetime, timedelta
 from safeguard.intake.records import Account, Device, Indicator, IpCapture, Location, Referral, ReportedFile
 
 PLATFORMS = ("examplechat", "photoshare", "clipvideo", "gamerlink", "friendsnet", "snapmoment")
-PROVIDERS = ("gmail.com", "outlook.com", "yahoo.co.uk", "proton.me", "example.org", "icloud.com")
+PROVIDERS = ("mail.example", "post.example", "inbox.test", "chat.example", "webmail.test", "example.org")
+# Ofcom's numbers for TV and radio drama (national significant numbers, without the trunk 0): each range
+# is 1,000 numbers that will never be allocated to anyone.
+DRAMA_PHONE_RANGES = (
+    "7700900",  # mobile 07700 900xxx
+    "2079460",  # London 020 7946 0xxx
+    "1134960",  # Leeds 0113 496 0xxx
+    "1144960",  # Sheffield
+    "1154960",  # Nottingham
+    "1164960",  # Leicester
+    "1174960",  # Bristol
+    "1184960",  # Reading
+    "1214960",  # Birmingham
+    "1314960",  # Edinburgh
+    "1414960",  # Glasgow
+    "1514960",  # Liverpool
+    "1614960",  # Manchester
+    "1914980",  # Tyneside 0191 498 0xxx
+    "2920180",  # Cardiff 029 2018 0xxx
+    "1632960",  # no area, 01632 960xxx
+    "8081570",  # freephone 08081 570xxx
+    "3069990",  # UK-wide 03069 990xxx
+    "2896496",  # Northern Ireland 028 9649 6xxx
+    "9098790",  # premium rate 0909 879 0xxx
+)
+DRAMA_PHONES = tuple(f"{prefix}{n:03d}" for prefix in DRAMA_PHONE_RANGES for n in range(1000))
+DOCUMENTATION_V4 = tuple(
+    f"{net}.{host}" for net in ("192.0.2", "198.51.100", "203.0.113") for host in range(1, 255)
+)
 SYLLABLES = (
     "ka",
     "lo",
@@ -114,18 +146,13 @@ def _email(rng: random.Random, base: str, n: int) -> str:
 
 
 def _spell_email(rng: random.Random, email: str, hard: bool) -> str:
-    local, domain = email.split("@")
     if not hard or rng.random() < 0.5:
         return email
-    if domain == "gmail.com":
-        cut = rng.randrange(1, len(local))
-        tag = rng.choice(("x", "chat", "pics"))
-        return f"{local[:cut]}.{local[cut:]}+{tag}@{rng.choice(('gmail.com', 'GoogleMail.com'))}"
-    return email.upper() if rng.random() < 0.5 else email
+    return email.upper() if rng.random() < 0.5 else email.capitalize()
 
 
 def _spell_phone(rng: random.Random, national: str) -> str:
-    # national: 7700 9xx xxx style digits after the 0 trunk prefix
+    # national: the ten digits after the 0 trunk prefix (one of Ofcom's drama numbers)
     digits = national
     return rng.choice(
         (
@@ -138,9 +165,25 @@ def _spell_phone(rng: random.Random, national: str) -> str:
     )
 
 
-def _public_ip(rng: random.Random) -> str:
-    # Random addresses in 11.0.0.0-99.255.255.255 excluding 100.64/10 and private space.
-    return f"{rng.randrange(11, 100)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+def _home_ip(rng: random.Random, index: int) -> str:
+    # One documentation-range IPv6 address per suspect index, so chunks generated apart never collide.
+    return f"2001:db8:{(index >> 16) & 0xFFFF:x}:{index & 0xFFFF:x}::{rng.randrange(1, 0xFFFF):x}"
+
+
+def _nat_address(rng: random.Random, n: int) -> str:
+    # The IPv4 documentation ranges first (762 addresses), then documentation IPv6 for a larger pool.
+    if n < len(DOCUMENTATION_V4):
+        return DOCUMENTATION_V4[n]
+    return f"2001:db8:fffe:{n >> 16 & 0xFFFF:x}:{n & 0xFFFF:x}::{rng.randrange(1, 0xFFFF):x}"
+
+
+def _phones(rng: random.Random, index: int) -> list[str]:
+    # Two drama numbers belong to each suspect index that has any, so no two suspects share one (a shared
+    # number would be a true link) however the set is generated; later suspects have none.
+    count = rng.choice((0, 1, 1, 2))
+    if 2 * index + 1 >= len(DRAMA_PHONES):
+        return []
+    return [DRAMA_PHONES[2 * index], DRAMA_PHONES[2 * index + 1]][:count]
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +198,7 @@ class World:
     def make(cls, suspects: int, seed: int = 7) -> World:
         rng = random.Random(seed * 7919 + 1)
         viral = tuple(_bits(rng) for _ in range(max(20, suspects // 50)))
-        return cls(viral, tuple(_public_ip(rng) for _ in range(max(50, suspects // 40))))
+        return cls(viral, tuple(_nat_address(rng, n) for n in range(max(50, suspects // 40))))
 
 
 def generate(
@@ -209,13 +252,7 @@ def _person(rng: random.Random, index: int, hard: bool, taken: set[tuple[str, st
             name = f"{name}{rng.randrange(10)}"
         taken.add((platform, name.casefold()))
         accounts[platform] = (f"{index}{rng.randrange(10**6):06d}", name)
-    phones = []
-    for _ in range(rng.choice((0, 1, 1, 2))):
-        number = f"7{rng.randrange(10**9):09d}"
-        while ("phone", number) in taken:  # one number, one person (a collision would be a true link)
-            number = f"7{rng.randrange(10**9):09d}"
-        taken.add(("phone", number))
-        phones.append(number)
+    phones = _phones(rng, index)
     risk = tuple(
         i.value
         for i, p in (
@@ -233,10 +270,10 @@ def _person(rng: random.Random, index: int, hard: bool, taken: set[tuple[str, st
         emails=[_email(rng, base, n) for n in range(rng.randint(1, 4))],
         phones=phones,
         accounts=accounts,
-        home_ip=_public_ip(rng),
+        home_ip=_home_ip(rng, index),
         postcode=rng.choice(POSTCODES),
         own_media=[_hex(_bits(rng)) for _ in range(rng.randint(0, 4))],
-        device=f"35{rng.randrange(10**13):013d}" if rng.random() < 0.3 else None,
+        device=f"00{rng.randrange(10**13):013d}" if rng.random() < 0.3 else None,
         start=START + timedelta(days=rng.uniform(0, SPAN_DAYS - 60)),
         risk=risk,
     )

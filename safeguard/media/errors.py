@@ -13,6 +13,7 @@ from safeguard.errors import (
     PayloadTooLarge,
     SafeguardError,
     ServiceUnavailable,
+    TooManyRequests,
     UnsupportedMedia,
 )
 
@@ -84,6 +85,21 @@ class HashTimeout(InvalidInput):
 
     code = "hash-timeout"
     title = "Hashing timed out"
+
+
+class HashQueueFull(TooManyRequests):
+    """The hashing queue (or this caller's share of it) is full: retry after ``retry_after`` seconds."""
+
+    code = "hash-queue-full"
+    title = "Hashing queue full"
+
+
+class HashCancelled(SafeguardError):
+    """The caller went away (the client disconnected), so its item was taken out of the pool."""
+
+    status = 499
+    code = "hash-cancelled"
+    title = "Hashing cancelled"
 
 
 class UnknownSignalType(InvalidInput):

@@ -11,6 +11,21 @@ hands items out and watches the clock:
   :class:`DecoderCrashed`;
 - a fresh worker replaces a killed one, so one bad file never stalls the rest.
 
+Bounds, so that no caller can stall the others:
+
+- at most ``max_queued`` items wait (``max_queued_per_caller`` per caller, e.g. per API key); past that
+  :meth:`HashPool.submit` raises :class:`HashQueueFull` (429 with ``Retry-After`` over HTTP);
+- the next item is taken from the callers in turn (round robin), not first come first served;
+- videos (sniffed from their first bytes when submitted) run on at most ``size - 1`` workers, so small
+  items always have a worker; nothing is queued in a worker behind a video;
+- a video may take ``limits.video_timeout_for(its size)``, not a fixed half hour;
+- :meth:`HashPool.cancel` takes an item out (a queued one at once; a running one by killing its worker),
+  which the API does when the client disconnects.
+
+Each worker has a private temporary directory (its ``TMPDIR``); the pool removes it whenever it kills or
+closes the worker, so a timed-out video leaves no copy behind. Workers run at a lower CPU priority and
+die with the server process (``safeguard.media.processes``).
+
 ``HashPool`` is thread-safe: the API submits from request threads, the CLI maps over many files.
 """
 
@@ -23,10 +38,12 @@ import itertools
 import multiprocessing
 import multiprocessing.connection
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -39,10 +56,13 @@ from safeguard.errors import SafeguardError
 from safeguard.media.errors import (
     CorruptMedia,
     DecoderCrashed,
+    HashCancelled,
+    HashQueueFull,
     HashTimeout,
     from_wire,
 )
-from safeguard.media.types import HashOptions, HashResult, Progress
+from safeguard.media.sniff import SNIFF_BYTES, sniff
+from safeguard.media.types import ContentKind, HashOptions, HashResult, Progress
 
 Source = Path | bytes
 
@@ -74,10 +94,70 @@ class _Job:
     future: Future[HashResult]
     progress: ProgressSink | None
     timeout_s: float
+    caller: str = ""
+    is_video: bool = False
+    size: int = 0
+    abandoned: bool = False  # cancelled while running: the dispatcher kills its worker
     id: int = 0
     started: float = 0.0
     deadline: float = 0.0
     running: bool = False  # the future is marked running (it may still be re-queued after a worker died)
+
+
+class _FairQueue:
+    """Waiting jobs, one line per caller; :meth:`take` serves the callers in turn."""
+
+    def __init__(self) -> None:
+        self._lines: collections.OrderedDict[str, collections.deque[_Job]] = collections.OrderedDict()
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def count(self, caller: str) -> int:
+        line = self._lines.get(caller)
+        return len(line) if line else 0
+
+    def append(self, job: _Job) -> None:
+        self._lines.setdefault(job.caller, collections.deque()).append(job)
+        self._count += 1
+
+    def push_front(self, jobs: list[_Job]) -> None:
+        """Put jobs back at the head of their lines, their callers first in turn (a lost worker's)."""
+        for job in reversed(jobs):
+            self._lines.setdefault(job.caller, collections.deque()).appendleft(job)
+            self._lines.move_to_end(job.caller, last=False)
+            self._count += 1
+
+    def remove(self, job: _Job) -> bool:
+        line = self._lines.get(job.caller)
+        if line is None or job not in line:
+            return False
+        line.remove(job)
+        self._count -= 1
+        if not line:
+            del self._lines[job.caller]
+        return True
+
+    def take(self, video_ok: bool) -> _Job | None:
+        """The first job of the first caller in turn that has one allowed (no video unless ``video_ok``)."""
+        for caller, line in self._lines.items():
+            for job in line:
+                if video_ok or not job.is_video:
+                    line.remove(job)
+                    self._count -= 1
+                    if line:
+                        self._lines.move_to_end(caller)
+                    else:
+                        del self._lines[caller]
+                    return job
+        return None
+
+    def drain(self) -> list[_Job]:
+        jobs = [job for line in self._lines.values() for job in line]
+        self._lines.clear()
+        self._count = 0
+        return jobs
 
 
 class _Worker:
@@ -90,13 +170,14 @@ class _Worker:
 
     def __init__(self, memory_bytes: int | None) -> None:
         parent_end, child_end = socket.socketpair()
+        self.temp = tempfile.mkdtemp(prefix="safeguard-hash-")  # the worker's TMPDIR; removed by us
         with child_end:
             command = [sys.executable, "-m", "safeguard.media.worker", str(child_end.fileno())]
             if memory_bytes:
                 command.append(str(memory_bytes))
             self.process = subprocess.Popen(
                 command,
-                env=_worker_environment(),
+                env=_worker_environment(self.temp),
                 pass_fds=[child_end.fileno()],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -112,57 +193,132 @@ class _Worker:
         """The job the worker is running now."""
         return self.jobs[0] if self.jobs else None
 
+    @property
+    def runs_video(self) -> bool:
+        return any(job.is_video for job in self.jobs)
+
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)  # the worker and any ffmpeg it started
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(5)
         self.conn.close()
+        shutil.rmtree(self.temp, ignore_errors=True)  # copies of what it was hashing
 
 
-def _worker_environment() -> dict[str, str]:
+def _worker_environment(temp: str) -> dict[str, str]:
     """The caller's environment, with this package importable even if it was found via ``sys.path``."""
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env["TMPDIR"] = temp
+    env["SAFEGUARD_POOL_PARENT"] = str(os.getpid())
     return env
+
+
+def _sniff_task(task: HashTask) -> tuple[bool, int]:
+    """(is it a video, its size in bytes), from the first bytes; unreadable files count as small."""
+    source = task.source
+    if isinstance(source, bytes):
+        return sniff(source[:SNIFF_BYTES]).kind is ContentKind.video, len(source)
+    try:
+        with source.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+            size = os.fstat(handle.fileno()).st_size
+    except OSError:
+        return False, 0  # the worker reports the unreadable file
+    return sniff(head).kind is ContentKind.video, size
 
 
 class HashPool:
     """``workers`` processes (default: all cores) hashing :class:`HashTask` s with time limits."""
 
-    def __init__(self, workers: int | None = None, *, memory_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        memory_bytes: int | None = None,
+        max_queued: int | None = None,
+        max_queued_per_caller: int | None = None,
+    ) -> None:
         self.size = max(1, workers or os.cpu_count() or 1)
         self._memory_bytes = memory_bytes if memory_bytes is not None else HashOptions().limits.memory_bytes
-        self._queue: collections.deque[_Job] = collections.deque()
+        self.max_queued = max_queued or self.size * 16
+        self.max_queued_per_caller = max_queued_per_caller or max(1, self.max_queued // 2)
+        self.video_workers = max(1, self.size - 1)  # one worker is kept for small items
+        self._queue = _FairQueue()
+        self._live: dict[Future[HashResult], _Job] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._wake_reader, self._wake_writer = multiprocessing.Pipe(duplex=False)
         self._closed = False
         self._broken: str | None = None
         self._startup_failures = 0
-        self._workers = [_Worker(self._memory_bytes) for _ in range(self.size)]
+        # Started by the dispatcher thread, which lives as long as the pool: the parent-death signal
+        # belongs to the thread that started a child, and a request thread may end any time.
+        self._workers: list[_Worker] = []
         self._thread = threading.Thread(target=self._dispatch, name="safeguard-hash-pool", daemon=True)
         self._thread.start()
 
     # -- public API ---------------------------------------------------------------------------------
 
-    def submit(self, task: HashTask, progress: ProgressSink | None = None) -> Future[HashResult]:
-        """Queue one item; the future holds its HashResult or raises its typed error."""
-        job = _Job(task, Future(), progress, task.options.limits.timeout_s)
+    def submit(
+        self, task: HashTask, progress: ProgressSink | None = None, *, caller: str = ""
+    ) -> Future[HashResult]:
+        """Queue one item; the future holds its HashResult or raises its typed error.
+
+        Raises :class:`HashQueueFull` when the queue, or ``caller``'s share of it, is full."""
+        is_video, size = _sniff_task(task)
+        limits = task.options.limits
+        timeout = limits.video_timeout_for(size) if is_video else limits.timeout_s
+        job = _Job(task, Future(), progress, timeout, caller, is_video, size)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the hash pool is closed")
             if self._broken is not None:
                 raise DecoderCrashed(self._broken)
+            if len(self._queue) >= self.max_queued:
+                raise HashQueueFull(f"{self.max_queued} items are waiting to be hashed; retry", retry_after=5)
+            if self._queue.count(caller) >= self.max_queued_per_caller:
+                raise HashQueueFull(
+                    f"{self.max_queued_per_caller} of your items are waiting to be hashed; retry",
+                    retry_after=5,
+                )
             job.id = next(self._ids)
             self._queue.append(job)
+            self._live[job.future] = job
+        job.future.add_done_callback(self._forget)
         self._wake()
         return job.future
 
-    def hash_one(self, task: HashTask, progress: ProgressSink | None = None) -> HashResult:
+    def hash_one(
+        self, task: HashTask, progress: ProgressSink | None = None, *, caller: str = ""
+    ) -> HashResult:
         """Hash one item and wait for it (raises the item's typed error)."""
-        return self.submit(task, progress).result()
+        return self.submit(task, progress, caller=caller).result()
+
+    def cancel(self, future: Future[HashResult]) -> None:
+        """Take the item out: a queued one fails at once, a running one when its worker has been killed."""
+        with self._lock:
+            job = self._live.get(future)
+            if job is None:
+                return
+            queued = self._queue.remove(job)
+            if not queued:
+                job.abandoned = True
+        if queued:
+            if job.running or job.future.set_running_or_notify_cancel():
+                job.future.set_exception(HashCancelled("the item was cancelled"))
+            return
+        self._wake()
+
+    def queued(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    def _forget(self, future: Future[HashResult]) -> None:
+        with self._lock:
+            self._live.pop(future, None)
 
     def map(
         self, tasks: Iterable[HashTask], progress: Callable[[int, Progress], None] | None = None
@@ -231,6 +387,7 @@ class HashPool:
 
     def _dispatch(self) -> None:
         try:
+            self._workers = [_Worker(self._memory_bytes) for _ in range(self.size)]
             while True:
                 with self._lock:
                     closing = self._closed
@@ -249,17 +406,22 @@ class HashPool:
                     else:
                         self._receive(next(w for w in busy if w.conn is conn))
                 self._expire()
+                self._reap()
         finally:
             self._shutdown()
 
     def _assign(self) -> None:
-        """Give each ready worker its next job, plus one more queued behind it so it never waits for us."""
+        """Give each ready worker its next job, plus one more queued behind it so it never waits for us.
+
+        Nothing waits behind a video, and videos run on at most ``video_workers`` workers at once."""
         for worker in list(self._workers):
-            while worker.ready and len(worker.jobs) < _PIPELINE:
+            while worker.ready and len(worker.jobs) < _PIPELINE and not worker.runs_video:
+                videos = sum(w.runs_video for w in self._workers)
+                video_ok = not worker.jobs and videos < self.video_workers
                 with self._lock:
-                    if not self._queue:
-                        return
-                    job = self._queue.popleft()
+                    job = self._queue.take(video_ok)
+                if job is None:
+                    break
                 if not job.running:
                     if not job.future.set_running_or_notify_cancel():
                         continue
@@ -273,6 +435,13 @@ class HashPool:
                     self._lost(worker, DecoderCrashed("the hashing process could not take the item"))
                     break
 
+    def _reap(self) -> None:
+        """Kill the workers running an item that was cancelled (the client went away)."""
+        for worker in list(self._workers):
+            job = worker.job
+            if job is not None and job.abandoned:
+                self._lost(worker, HashCancelled("the item was cancelled"))
+
     @staticmethod
     def _start_clock(job: _Job) -> None:
         job.started = time.monotonic()
@@ -281,13 +450,16 @@ class HashPool:
     def _lost(self, worker: _Worker, error: SafeguardError) -> None:
         """The worker is gone: its running job fails with ``error``, its queued one goes back in line."""
         running = worker.jobs.popleft() if worker.jobs else None
-        waiting = list(worker.jobs)
+        waiting = [job for job in worker.jobs if not job.abandoned]
+        dropped = [job for job in worker.jobs if job.abandoned]
         worker.jobs.clear()
         self._replace(worker)
         with self._lock:
-            self._queue.extendleft(reversed(waiting))
+            self._queue.push_front(waiting)
         if running is not None:
             running.future.set_exception(error)
+        for job in dropped:
+            job.future.set_exception(HashCancelled("the item was cancelled"))
 
     def _receive(self, worker: _Worker) -> None:
         job = worker.job
@@ -310,8 +482,8 @@ class HashPool:
             return
         if job is None or job_id != job.id:
             return  # a late message from a previous job
-        if kind == "video":  # the worker sniffed a video: it gets the (longer) video time limit
-            job.timeout_s = job.task.options.limits.video_timeout_s
+        if kind == "video":  # the worker sniffed a video: it gets the video time limit for its size
+            job.timeout_s = job.task.options.limits.video_timeout_for(job.size)
             job.deadline = job.started + job.timeout_s
             return
         if kind == "progress":
@@ -330,8 +502,7 @@ class HashPool:
     def _fail_queue(self, reason: str) -> None:
         with self._lock:
             self._broken = reason
-            queued = list(self._queue)
-            self._queue.clear()
+            queued = self._queue.drain()
         for job in queued:
             if job.running or job.future.set_running_or_notify_cancel():
                 job.future.set_exception(DecoderCrashed(reason))
@@ -370,8 +541,7 @@ class HashPool:
                 worker.process.wait(max(0.0, deadline - time.monotonic()))
             worker.kill()
         with self._lock:
-            leftover = list(self._queue)
-            self._queue.clear()
+            leftover = self._queue.drain()
         for job in leftover:
             if job.running or job.future.set_running_or_notify_cancel():
                 job.future.set_exception(DecoderCrashed("the hash pool was closed"))

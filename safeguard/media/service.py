@@ -52,9 +52,7 @@ def hash_content(
                 raise MemoryLimitExceeded("hashing needed more memory than the limit allows") from None
             except Exception as exc:
                 name = getattr(hasher, "name", hasher.__name__)
-                raise CorruptMedia(
-                    f"{name} could not hash the content: {type(exc).__name__}: {exc}"
-                ) from None
+                raise CorruptMedia(f"{name} could not hash the content ({type(exc).__name__})") from None
         return HashResult(content.info(), tuple(signals))
 
 

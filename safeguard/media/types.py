@@ -142,8 +142,17 @@ class MediaLimits:
     max_video_seconds: float = 4 * 3600.0
     max_video_pixels: int = 8192 * 4320
     timeout_s: float = 60.0  # per image or other file
-    video_timeout_s: float = 1800.0  # per video
+    video_timeout_s: float = 1800.0  # per video, at most: see video_timeout_for
+    video_timeout_base_s: float = 60.0
+    video_seconds_per_mib: float = 2.0
     memory_bytes: int | None = 4 * GIB  # address-space limit of a hashing worker process
+
+    def video_timeout_for(self, size_bytes: int) -> float:
+        """The time a video of ``size_bytes`` may take: ``video_timeout_base_s`` plus
+        ``video_seconds_per_mib`` per MiB, never over ``video_timeout_s``. Decoding runs far faster than
+        that for ordinary video; a small file that decodes into hours of frames is stopped early."""
+        scaled = self.video_timeout_base_s + self.video_seconds_per_mib * size_bytes / 2**20
+        return min(self.video_timeout_s, scaled)
 
 
 @dataclass(frozen=True, slots=True)

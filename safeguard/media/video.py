@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from safeguard.media.errors import CorruptMedia, VideoTooLarge, VideoToolMissing
+from safeguard.media.processes import die_with_parent
 from safeguard.media.types import MediaLimits, Progress, ProgressCallback
 
 RGB = npt.NDArray[np.uint8]
@@ -75,11 +76,13 @@ def probe(path: Path, demuxer: str, limits: MediaLimits) -> VideoProbe:
         "-of", "json", "file:" + str(path),
     ]  # fmt: skip
     try:
-        done = subprocess.run(command, capture_output=True, timeout=_PROBE_TIMEOUT_S, check=False)
+        done = subprocess.run(
+            command, capture_output=True, timeout=_PROBE_TIMEOUT_S, check=False, preexec_fn=die_with_parent
+        )
     except subprocess.TimeoutExpired:
         raise CorruptMedia("probing the video took too long") from None
     if done.returncode != 0:
-        raise CorruptMedia(f"the video cannot be read: {_tail(done.stderr)}")
+        raise CorruptMedia(f"the video cannot be read: {_tail(done.stderr, path)}")
     try:
         report = json.loads(done.stdout)
         streams = report.get("streams") or []
@@ -132,7 +135,13 @@ def decode_frames(
     frame_bytes = info.width * info.height * 3
     rate32 = np.float32(info.frame_rate)
     with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
+        )
         assert process.stdout is not None
         count = 0
         try:
@@ -160,7 +169,7 @@ def decode_frames(
             process.wait()
         if process.returncode != 0 and count == 0:
             errors.seek(0)
-            raise CorruptMedia(f"the video cannot be decoded: {_tail(errors.read())}")
+            raise CorruptMedia(f"the video cannot be decoded: {_tail(errors.read(), path)}")
         if count == 0:
             raise CorruptMedia("the video has no decodable frames")
 
@@ -195,6 +204,8 @@ def _number(text: object) -> float | None:
     return value if math.isfinite(value) and value >= 0 else None
 
 
-def _tail(stderr: bytes) -> str:
-    lines = stderr.decode("utf-8", "replace").strip().splitlines()
+def _tail(stderr: bytes, path: Path) -> str:
+    """ffmpeg's last error line, without the (temporary) path it was reading."""
+    text = stderr.decode("utf-8", "replace").replace("file:" + str(path), "input").replace(str(path), "input")
+    lines = text.strip().splitlines()
     return (lines[-1] if lines else "unknown error")[:200]

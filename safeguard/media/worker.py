@@ -8,6 +8,8 @@ the process, and the pool then reports the item and starts a new worker.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sys
 from multiprocessing.connection import Connection
@@ -15,8 +17,11 @@ from pathlib import Path
 
 from safeguard.errors import SafeguardError
 from safeguard.media.errors import CorruptMedia, MemoryLimitExceeded, UnreadableFile, to_wire
+from safeguard.media.processes import die_with_parent, parent_gone
 from safeguard.media.sniff import SNIFF_BYTES, sniff
 from safeguard.media.types import ContentKind, Progress
+
+NICE = 10  # the hashing processes' CPU priority, below the server's
 
 
 def serve(conn: Connection) -> None:
@@ -44,10 +49,18 @@ def serve(conn: Connection) -> None:
         except MemoryError:
             conn.send(("error", job_id, to_wire(MemoryLimitExceeded("hashing exceeded the memory limit"))))
         except OSError as exc:
-            unreadable = UnreadableFile(f"{exc.filename or ''}: {exc.strerror or exc}")
-            conn.send(("error", job_id, to_wire(unreadable)))
+            # Name the caller's own file, never a temporary copy; no Python reprs.
+            named = isinstance(source, Path) and exc.filename == str(source)
+            reason = exc.strerror or "the file cannot be read"
+            conn.send(("error", job_id, to_wire(UnreadableFile(f"{source}: {reason}" if named else reason))))
         except Exception as exc:
-            conn.send(("error", job_id, to_wire(CorruptMedia(f"{type(exc).__name__}: {exc}"[:300]))))
+            conn.send(
+                (
+                    "error",
+                    job_id,
+                    to_wire(CorruptMedia(f"the content cannot be decoded ({type(exc).__name__})")),
+                )
+            )
         else:
             conn.send(("done", job_id, result))
 
@@ -67,6 +80,12 @@ def _is_video(source: Path | bytes) -> bool:
 
 def main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    die_with_parent()  # killed with the server, whatever kills it; ffmpeg asks the same of this process
+    parent = os.environ.get("SAFEGUARD_POOL_PARENT", "")
+    if parent.isdigit() and parent_gone(int(parent)):
+        return
+    with contextlib.suppress(OSError):
+        os.nice(NICE)  # the server's requests get the cores first; ffmpeg inherits it
     if len(argv) > 1:
         import resource
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safeguard.review.models import BankRequest, Case, CaseSignal, Decision
+from safeguard.review.states import BankRequestStatus
 
 
 class BankSink(Protocol):
@@ -53,7 +54,7 @@ class RecordingBankSink:
             action=action,
             label=decision.label,
             media=media_of(session, case),
-            status="pending",
+            status=BankRequestStatus.pending,
             created_at=now,
         )
         session.add(row)

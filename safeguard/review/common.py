@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from safeguard.auth import Actor
+from safeguard.auth.identity import owner_of
 from safeguard.review.models import Case, ReviewEvent
 from safeguard.review.signals import GroomingAlertSignal, MediaMatchSignal, Signal, UserReportSignal
 
@@ -20,7 +21,7 @@ SIGNAL_ADAPTER: TypeAdapter[AnySignal] = TypeAdapter(Signal)
 
 def who(actor: Actor) -> str:
     """The identity stored for owners and moderators ("api_key:7", "user:alice", "cli:root")."""
-    return f"{actor.kind}:{actor.id}"
+    return owner_of(actor)
 
 
 def open_key_of(owner: str, kind: str, subject: str) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from safeguard import audit
 from safeguard.auth import Actor, Role
+from safeguard.auth.identity import refusal, same_person
 from safeguard.review import events
 from safeguard.review.banking import BankSink, RecordingBankSink
 from safeguard.review.common import emit, who
@@ -31,6 +32,7 @@ from safeguard.review.errors import (
 from safeguard.review.models import Appeal, Case, CaseFingerprint, Decision
 from safeguard.review.priority import rank_of
 from safeguard.review.signals import VIOLATION_LABELS, Label
+from safeguard.review.states import AppealStatus, CaseKind, CaseStatus, DecisionKind, DecisionStatus
 from safeguard.store.base import utcnow
 
 AUTO_ACTOR = Actor.system("review.auto")
@@ -83,7 +85,7 @@ def _validate(case: Case, label: Label, actions: Sequence[Action]) -> list[Actio
         )
     if label in VIOLATION_LABELS and Action.add_to_allowlist in chosen:
         raise InvalidDecision("violating content cannot be allowlisted", field="actions")
-    if case.kind != "content" and set(chosen) & CONTENT_ACTIONS:
+    if case.kind is not CaseKind.content and set(chosen) & CONTENT_ACTIONS:
         bad = sorted(a.value for a in set(chosen) & CONTENT_ACTIONS)
         raise InvalidDecision(f"{', '.join(bad)} only apply to content cases", field="actions")
     return chosen
@@ -99,37 +101,41 @@ def decide(
     notes: str = "",
     settings: ReviewSettings | None = None,
     bank_sink: BankSink | None = None,
+    bank: str | None = None,
 ) -> Decision:
     """Decide a case the actor holds. ``needs_escalation`` hands it to a senior reviewer; a decision with a
-    four-eyes action or label waits for a second moderator; anything else is final at once."""
+    four-eyes action or label waits for a second moderator; anything else is final at once. ``bank`` is
+    where a bank action puts the case's hashes (``bank_sink`` applies it when the decision is final)."""
     settings = settings or get_review_settings()
     now = utcnow()
     case = load_case(session, case_id, for_update=True)
-    if case.status != "open":
+    if case.status is not CaseStatus.open:
         raise CaseNotOpen(f"case {case_id} is {case.status.replace('_', ' ')}")
     require_lease(case, actor)
     if case.escalated and actor.role is not Role.admin:
         raise SeniorOnly(f"case {case_id} is escalated: a senior reviewer (admin) decides it")
-    if case.blocked_reviewer == who(actor):
+    if case.blocked_reviewer is not None and same_person(session, case.blocked_reviewer, actor):
         raise FourEyesViolation(f"you decided case {case_id} before; another moderator reviews the appeal")
     chosen = _validate(case, label, actions)
     decision = Decision(
         case_id=case.id,
-        kind="appeal" if case.appeal_id else "review",
-        status="final",
+        kind=DecisionKind.appeal if case.appeal_id else DecisionKind.review,
+        status=DecisionStatus.final,
         label=label.value,
         actions=[a.value for a in chosen],
         notes=notes,
         moderator=who(actor),
         created_at=now,
         appeal_id=case.appeal_id,
+        bank=bank if set(chosen) & BANK_ACTIONS else None,
     )
     session.add(decision)
     if label is Label.needs_escalation:
-        decision.status = "escalation"
+        decision.status = DecisionStatus.escalation
         case.escalated = True
         case.updated_at = now
         release_lease(case)
+        emit(session, case, events.CASE_ESCALATED, events.case_escalated(case, now), now)
         session.flush()
         audit.record(session, actor, "case.escalate", "case", str(case.id), {"notes": notes})
         return decision
@@ -137,9 +143,9 @@ def decide(
         decision.label in settings.four_eyes_labels
     )
     if needs_second:
-        decision.status = "pending_confirmation"
+        decision.status = DecisionStatus.pending_confirmation
         session.flush()
-        case.status = "awaiting_confirmation"
+        case.status = CaseStatus.awaiting_confirmation
         case.pending_decision_id = decision.id
         case.blocked_reviewer = decision.moderator
         case.updated_at = now
@@ -173,10 +179,10 @@ def confirm(
     decision = session.get(Decision, decision_id)
     if decision is None or decision.case_id != case.id:
         raise DecisionNotFound(f"case {case_id} has no decision {decision_id}")
-    if case.status != "awaiting_confirmation" or case.pending_decision_id != decision.id:
+    if case.status is not CaseStatus.awaiting_confirmation or case.pending_decision_id != decision.id:
         raise CaseNotOpen(f"decision {decision_id} is not awaiting confirmation")
     require_lease(case, actor)
-    if decision.moderator == who(actor):
+    if same_person(session, decision.moderator, actor):  # a key and its holder's UI login are one person
         raise FourEyesViolation("a different moderator must confirm this decision")
     now = utcnow()
     decision.confirmed_by = who(actor)
@@ -185,8 +191,8 @@ def confirm(
         decision.notes = f"{decision.notes}\n[{who(actor)}] {notes}".strip()
     case.pending_decision_id = None
     if not approve:
-        decision.status = "rejected"
-        case.status = "open"
+        decision.status = DecisionStatus.rejected
+        case.status = CaseStatus.open
         case.blocked_reviewer = None
         case.updated_at = now
         release_lease(case)
@@ -198,17 +204,17 @@ def confirm(
 
 def _finalize(session: Session, actor: Actor, case: Case, decision: Decision, bank_sink: BankSink) -> None:
     now = utcnow()
-    decision.status = "final"
+    decision.status = DecisionStatus.final
     appeal_outcome = None
     if case.appeal_id is not None:
         appeal = session.get(Appeal, case.appeal_id)
         if appeal is not None:
             original = session.get(Decision, appeal.decision_id)
             same = original is not None and original.label == decision.label
-            appeal.status = "upheld" if same else "overturned"
+            appeal.status = AppealStatus.upheld if same else AppealStatus.overturned
             appeal.outcome_decision_id = decision.id
             appeal_outcome = appeal.status
-    case.status = "decided"
+    case.status = CaseStatus.decided
     case.decision_id = decision.id
     case.decided_at = now
     case.updated_at = now
@@ -236,7 +242,7 @@ def _finalize(session: Session, actor: Actor, case: Case, decision: Decision, ba
         str(case.id),
         {"decision": decision.id, "label": decision.label, "actions": decision.actions},
     )
-    if decision.kind != "auto":
+    if decision.kind is not DecisionKind.auto:
         decide_reuploads(session, case, decision)
 
 
@@ -257,7 +263,7 @@ def decide_reuploads(session: Session, case: Case, decision: Decision) -> int:
                 Case.id.in_(same_media),
                 Case.id != case.id,
                 Case.owner == case.owner,
-                Case.status == "open",
+                Case.status == CaseStatus.open,
                 Case.auto_eligible.is_(True),
                 Case.escalated.is_(False),
                 Case.appeal_id.is_(None),
@@ -277,8 +283,8 @@ def apply_earlier_decision(session: Session, case: Case, source: Decision) -> De
     now = utcnow()
     decision = Decision(
         case_id=case.id,
-        kind="auto",
-        status="final",
+        kind=DecisionKind.auto,
+        status=DecisionStatus.final,
         label=source.label,
         actions=[a for a in source.actions if a not in BANK_ACTIONS],
         notes=f"re-upload of media decided in case {source.case_id} (decision {source.id})",
@@ -302,7 +308,7 @@ def earlier_decision_for(session: Session, owner: str, fingerprints: Sequence[st
         .join(CaseFingerprint, CaseFingerprint.case_id == Case.id)
         .where(
             Case.owner == owner,
-            Case.status == "decided",
+            Case.status == CaseStatus.decided,
             CaseFingerprint.fingerprint.in_(list(fingerprints)),
             Decision.label != Label.needs_escalation.value,
         )
@@ -318,8 +324,9 @@ def appeal(
     settings = settings or get_review_settings()
     case = load_case(session, case_id, for_update=True)
     if actor.role is Role.integrator and case.owner != who(actor):
-        raise CaseNotFound(f"no case {case_id}")  # an integrator appeals only its own platform's cases
-    if case.status != "decided" or case.decision_id is None:
+        # an integrator appeals only its own platform's cases; another's looks missing (and is audited)
+        raise CaseNotFound(f"no case {case_id}").refusing(refusal(actor, "case", str(case_id), case.owner))
+    if case.status is not CaseStatus.decided or case.decision_id is None:
         raise CaseNotOpen(f"case {case_id} has no final decision to appeal")
     original = session.get(Decision, case.decision_id)
     assert original is not None
@@ -330,13 +337,13 @@ def appeal(
         reason=reason,
         submitted_by=who(actor),
         created_at=now,
-        status="open",
+        status=AppealStatus.open,
     )
     session.add(row)
     session.flush()
-    case.status = "open"
+    case.status = CaseStatus.open
     case.appeal_id = row.id
-    case.blocked_reviewer = None if original.kind == "auto" else original.moderator
+    case.blocked_reviewer = None if original.kind is DecisionKind.auto else original.moderator
     case.queued_at = now
     case.updated_at = now
     case.rank = rank_of(case.priority_base, now)

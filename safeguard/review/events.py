@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from safeguard.review.models import Case, Decision
 
 CASE_OPENED = "case.opened"
 DECISION_MADE = "decision.made"
-EVENT_TYPES = (CASE_OPENED, DECISION_MADE)
+CASE_ESCALATED = "case.escalated"
+EVENT_TYPES = (CASE_OPENED, DECISION_MADE, CASE_ESCALATED)
 
 
 def case_ref(case: Case) -> dict[str, Any]:
@@ -26,6 +28,11 @@ def case_opened(case: Case) -> dict[str, Any]:
         "live_risk": case.live_risk,
         "labels": [label for label in case.labels.split(",") if label],
     }
+
+
+def case_escalated(case: Case, escalated_at: datetime) -> dict[str, Any]:
+    """A moderator handed the case to a senior reviewer (the moderator's reason stays internal)."""
+    return {**case_ref(case), "live_risk": case.live_risk, "escalated_at": escalated_at.isoformat()}
 
 
 def decision_made(case: Case, decision: Decision, *, appeal_outcome: str | None = None) -> dict[str, Any]:

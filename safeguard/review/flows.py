@@ -1,13 +1,16 @@
-"""Signals in, cases out: the entry points the scan, conversation and report routes call.
+"""Signals in, cases out: what the report route and the scan and conversation flows (safeguard.flows) call.
 
 ``open_case(...)`` files a signal into the case for its content, conversation or account (one undecided
-case per subject and integrator), recomputes the priority, links related cases (same account, same media),
-and decides re-uploads of already-decided media at once by the earlier decision instead of queueing them.
+case per subject and integrator), recomputes the priority, links related cases (same subject, same account,
+same media), and decides re-uploads of already-decided media at once by the earlier decision instead of
+queueing them. ``open_case_with_signals(...)`` files several signals about one subject (every bank match
+of one upload) into one case, decided at most once.
 ``open_case_from_match`` / ``open_case_from_alert`` / ``open_case_from_report`` are the typed shortcuts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -29,6 +32,7 @@ from safeguard.review.signals import (
     fingerprints_of,
     subject_of,
 )
+from safeguard.review.states import CaseStatus, LinkReason
 from safeguard.store.base import utcnow
 
 MAX_LINKS_PER_REASON = 50
@@ -45,33 +49,106 @@ def open_case(
     session: Session, actor: Actor, signal: AnySignal, *, settings: ReviewSettings | None = None
 ) -> CaseResult:
     """File one signal from the integrator ``actor`` (the case owner) into its case."""
+    return open_case_with_signals(session, actor, [signal], settings=settings)
+
+
+def open_case_with_signals(
+    session: Session, actor: Actor, signals: Sequence[AnySignal], *, settings: ReviewSettings | None = None
+) -> CaseResult:
+    """File every signal about one subject (one upload's matches in several banks, say) into ONE case.
+
+    The signals join the subject's undecided case if there is one. A re-scan of content whose case is
+    decided joins that decided case when it brings no new media evidence (same bank entries and SHA-256),
+    so the platform is not told twice. Otherwise a new case opens, linked to the subject's earlier cases;
+    a new content case is decided at once - once, whatever the number of signals - by the earlier decision
+    on the same media (of another content id: new evidence about decided content goes to a moderator)."""
+    if not signals:
+        raise ValueError("no signals to file")
     settings = settings or get_review_settings()
     owner = who(actor)
-    kind, subject = subject_of(signal)
+    kind, subject = subject_of(signals[0])
+    if any(subject_of(s) != (kind, subject) for s in signals):
+        raise ValueError("signals about different subjects go into different cases")
     key = open_key_of(owner, kind, subject)
     for _ in range(3):
         existing = session.scalar(select(Case).where(Case.open_key == key).with_for_update())
         if existing is not None:
-            _add_signal(session, existing, signal, settings)
-            audit.record(session, actor, "case.signal", "case", str(existing.id), {"type": signal.type})
+            for signal in signals:
+                _add_signal(session, existing, signal, settings)
+                audit.record(session, actor, "case.signal", "case", str(existing.id), {"type": signal.type})
             return CaseResult(existing, created=False, auto_decision=None)
+        decided = _decided_case_holding(session, owner, kind, subject, signals)
+        if decided is not None:
+            _record_on_decided(session, actor, decided, signals)
+            return CaseResult(decided, created=False, auto_decision=None)
         try:
             with session.begin_nested():
-                case = _new_case(session, owner, kind, subject, key, signal, settings)
+                case = _new_case(session, owner, kind, subject, key, signals[0], settings)
             break
         except IntegrityError:
             continue  # a concurrent signal opened the case first: join it
     else:  # pragma: no cover - three lost races in a row
         raise RuntimeError("could not open or find the case")
-    audit.record(session, actor, "case.open", "case", str(case.id), {"type": signal.type, "subject": subject})
-    fingerprints = fingerprints_of(signal)
-    earlier = (
-        earlier_decision_for(session, owner, fingerprints) if isinstance(signal, MediaMatchSignal) else None
+    for signal in signals[1:]:
+        _add_signal(session, case, signal, settings)
+    audit.record(
+        session, actor, "case.open", "case", str(case.id), {"type": signals[0].type, "subject": subject}
     )
+    earlier = _earlier_decision(session, case, signals)
     if earlier is not None:
         return CaseResult(case, created=True, auto_decision=apply_earlier_decision(session, case, earlier))
     emit(session, case, events.CASE_OPENED, events.case_opened(case), utcnow())
     return CaseResult(case, created=True, auto_decision=None)
+
+
+def _earlier_decision(session: Session, case: Case, signals: Sequence[AnySignal]) -> Decision | None:
+    """The decision that decides a new content case at once: the latest on the same media, when every
+    signal is a media match and that decision was about other content."""
+    if not all(isinstance(s, MediaMatchSignal) for s in signals):
+        return None
+    fingerprints = list(dict.fromkeys(f for s in signals for f in fingerprints_of(s)))
+    earlier = earlier_decision_for(session, case.owner, fingerprints)
+    if earlier is None:
+        return None
+    source = session.get(Case, earlier.case_id)
+    if source is not None and (source.kind, source.subject) == (case.kind, case.subject):
+        return None  # the same content again with new evidence: a moderator looks at it
+    return earlier
+
+
+def _decided_case_holding(
+    session: Session, owner: str, kind: str, subject: str, signals: Sequence[AnySignal]
+) -> Case | None:
+    """The content's latest decided case, when it already holds all the evidence these signals bring."""
+    if kind != "content":
+        return None
+    case = session.scalar(
+        select(Case)
+        .where(Case.owner == owner, Case.kind == kind, Case.subject == subject, Case.status == "decided")
+        .order_by(Case.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    if case is None:
+        return None
+    have = set(session.scalars(select(CaseFingerprint.fingerprint).where(CaseFingerprint.case_id == case.id)))
+    bring = {f for s in signals for f in fingerprints_of(s)}
+    return case if bring and bring <= have else None
+
+
+def _record_on_decided(session: Session, actor: Actor, case: Case, signals: Sequence[AnySignal]) -> None:
+    """Keep a re-scan's signals on the decided case (history only: no new decision, no event)."""
+    now = utcnow()
+    for signal in signals:
+        session.add(
+            CaseSignal(
+                case_id=case.id, type=signal.type, received_at=now, payload=signal.model_dump(mode="json")
+            )
+        )
+        audit.record(session, actor, "case.signal", "case", str(case.id), {"type": signal.type})
+    case.signal_count += len(signals)
+    case.updated_at = now
+    session.flush()
 
 
 def open_case_from_match(
@@ -116,7 +193,7 @@ def _new_case(
         subject=subject,
         account_id=signal.account_id,
         open_key=key,
-        status="open",
+        status=CaseStatus.open,
         escalated=False,
         live_risk=priority.live_risk,
         auto_eligible=isinstance(signal, MediaMatchSignal),
@@ -179,7 +256,8 @@ def _add_fingerprints(session: Session, case: Case, signal: AnySignal) -> None:
 
 
 def _link(session: Session, case: Case) -> None:
-    """Link the case to the integrator's other cases about the same account or the same media."""
+    """Link the case to the integrator's other cases about the same subject (an earlier, decided case of
+    this content or conversation), the same account or the same media."""
     linked = {
         (other, reason)
         for other, reason in session.execute(
@@ -191,7 +269,15 @@ def _link(session: Session, case: Case) -> None:
             select(CaseLink.case_id, CaseLink.reason).where(CaseLink.other_case_id == case.id)
         )
     }
-    candidates: list[tuple[int, str]] = []
+    candidates: list[tuple[int, LinkReason]] = []
+    same_subject = session.scalars(
+        select(Case.id)
+        .where(Case.owner == case.owner, Case.kind == case.kind, Case.subject == case.subject)
+        .where(Case.id != case.id)
+        .order_by(Case.id.desc())
+        .limit(MAX_LINKS_PER_REASON)
+    )
+    candidates += [(other, LinkReason.same_subject) for other in same_subject]
     if case.account_id is not None:
         same_account = session.scalars(
             select(Case.id)
@@ -199,7 +285,7 @@ def _link(session: Session, case: Case) -> None:
             .order_by(Case.id.desc())
             .limit(MAX_LINKS_PER_REASON)
         )
-        candidates += [(other, "same_account") for other in same_account]
+        candidates += [(other, LinkReason.same_account) for other in same_account]
     fingerprints = select(CaseFingerprint.fingerprint).where(CaseFingerprint.case_id == case.id)
     same_media = session.scalars(
         select(CaseFingerprint.case_id)
@@ -213,7 +299,7 @@ def _link(session: Session, case: Case) -> None:
         .order_by(CaseFingerprint.case_id.desc())
         .limit(MAX_LINKS_PER_REASON)
     )
-    candidates += [(other, "same_content") for other in same_media]
+    candidates += [(other, LinkReason.same_content) for other in same_media]
     for other, reason in candidates:
         if (other, reason) not in linked:
             session.add(CaseLink(case_id=case.id, other_case_id=other, reason=reason))
@@ -237,6 +323,7 @@ __all__ = [
     "open_case_from_alert",
     "open_case_from_match",
     "open_case_from_report",
+    "open_case_with_signals",
     "related_cases",
     "signals_of",
 ]

@@ -9,10 +9,22 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from safeguard.review.states import (
+    QUEUED_STATUSES,
+    AppealStatus,
+    BankRequestStatus,
+    CaseKind,
+    CaseStatus,
+    DecisionKind,
+    DecisionStatus,
+    LinkReason,
+)
 from safeguard.store.base import Base, JSONDoc
+from safeguard.store.columns import StrEnumColumn
 
 BIGINT = BigInteger().with_variant(Integer(), "sqlite")
-QUEUED_STATUSES = frozenset({"open", "awaiting_confirmation"})
+__all__ = ["QUEUED_STATUSES", "Appeal", "BankRequest", "Case", "CaseFingerprint", "CaseLink", "CaseSignal"]
+__all__ += ["Decision", "ReviewEvent"]
 
 
 class Case(Base):
@@ -24,11 +36,13 @@ class Case(Base):
         # at the first free case, so claiming stays fast with 100k+ cases waiting (see bench/review.py).
         Index("ix_review_cases_queue", "queued", "live_risk", "rank", "id"),
         Index("ix_review_cases_owner_account", "owner", "account_id"),
+        # A subject's earlier cases: a re-scan of decided content, a linked case for a decided conversation.
+        Index("ix_review_cases_owner_subject", "owner", "kind", "subject"),
     )
 
     id: Mapped[int] = mapped_column(BIGINT, primary_key=True)
     owner: Mapped[str] = mapped_column(String(200))  # the integrator that sent the signals ("api_key:7")
-    kind: Mapped[str] = mapped_column(String(16))  # content | conversation | account
+    kind: Mapped[CaseKind] = mapped_column(StrEnumColumn(CaseKind, 16))
     subject: Mapped[str] = mapped_column(
         String(300)
     )  # the platform's id of that content/conversation/account
@@ -36,7 +50,7 @@ class Case(Base):
     # sha256(owner|kind|subject) while the case is undecided, NULL after: the unique constraint makes two
     # concurrent signals about one subject land in one case.
     open_key: Mapped[str | None] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(24))  # open | awaiting_confirmation | decided
+    status: Mapped[CaseStatus] = mapped_column(StrEnumColumn(CaseStatus, 24))
     queued: Mapped[bool] = mapped_column(Boolean, default=True)  # status is open or awaiting_confirmation
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     live_risk: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -61,9 +75,9 @@ class Case(Base):
     appeal_id: Mapped[int | None] = mapped_column(BIGINT)
 
     @validates("status")
-    def _keep_queued(self, key: str, status: str) -> str:
+    def _keep_queued(self, key: str, status: str) -> CaseStatus:
         self.queued = status in QUEUED_STATUSES
-        return status
+        return CaseStatus(status)
 
 
 class CaseSignal(Base):
@@ -94,7 +108,7 @@ class CaseLink(Base):
     id: Mapped[int] = mapped_column(BIGINT, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("review_cases.id", ondelete="CASCADE"))
     other_case_id: Mapped[int] = mapped_column(ForeignKey("review_cases.id", ondelete="CASCADE"), index=True)
-    reason: Mapped[str] = mapped_column(String(32))  # same_account | same_content
+    reason: Mapped[LinkReason] = mapped_column(StrEnumColumn(LinkReason, 32))
 
 
 class Decision(Base):
@@ -102,8 +116,8 @@ class Decision(Base):
 
     id: Mapped[int] = mapped_column(BIGINT, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("review_cases.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # review | auto | appeal
-    status: Mapped[str] = mapped_column(String(24))  # final | pending_confirmation | rejected | escalation
+    kind: Mapped[DecisionKind] = mapped_column(StrEnumColumn(DecisionKind, 16))
+    status: Mapped[DecisionStatus] = mapped_column(StrEnumColumn(DecisionStatus, 24))
     label: Mapped[str] = mapped_column(String(24))
     actions: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
     notes: Mapped[str] = mapped_column(Text, default="")
@@ -113,6 +127,8 @@ class Decision(Base):
     confirmed_at: Mapped[datetime | None]
     source_decision_id: Mapped[int | None] = mapped_column(BIGINT)  # auto decisions: the one applied
     appeal_id: Mapped[int | None] = mapped_column(BIGINT)
+    # The bank the moderator picked for add_to_bank / add_to_allowlist: banked when the decision is final.
+    bank: Mapped[str | None] = mapped_column(String(200))
 
 
 class Appeal(Base):
@@ -124,7 +140,7 @@ class Appeal(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     submitted_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(16))  # open | upheld | overturned
+    status: Mapped[AppealStatus] = mapped_column(StrEnumColumn(AppealStatus, 16))
     outcome_decision_id: Mapped[int | None] = mapped_column(BIGINT)
 
 
@@ -155,5 +171,5 @@ class BankRequest(Base):
     action: Mapped[str] = mapped_column(String(32))  # add_to_bank | add_to_allowlist
     label: Mapped[str] = mapped_column(String(24))
     media: Mapped[list[dict[str, Any]]] = mapped_column(JSONDoc, default=list)
-    status: Mapped[str] = mapped_column(String(16))  # pending | applied
+    status: Mapped[BankRequestStatus] = mapped_column(StrEnumColumn(BankRequestStatus, 16))
     created_at: Mapped[datetime]

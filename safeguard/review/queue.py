@@ -18,11 +18,14 @@ from sqlalchemy.orm import Session
 
 from safeguard import audit
 from safeguard.auth import Actor, Role
-from safeguard.review.common import who
+from safeguard.auth.identity import identities_of
+from safeguard.review import events
+from safeguard.review.common import emit, who
 from safeguard.review.config import ReviewSettings, get_review_settings
 from safeguard.review.decisions import load_case, release_lease, require_lease
 from safeguard.review.errors import CaseNotOpen, SeniorOnly
 from safeguard.review.models import Case, Decision
+from safeguard.review.states import CaseStatus, DecisionKind, DecisionStatus
 from safeguard.store.base import utcnow
 
 
@@ -38,17 +41,22 @@ def _free(now: datetime) -> ColumnElement[bool]:
     return or_(Case.lease_holder.is_(None), Case.lease_expires_at <= now)
 
 
+def _escalated_for(actor: Actor, escalated: bool | None) -> bool | None:
+    """The escalated filter an actor may use: seniors (admin) any, everyone else non-escalated cases."""
+    if actor.role is Role.admin:
+        return escalated
+    if escalated:
+        raise SeniorOnly("escalated cases are for senior reviewers (admin role)")
+    return False
+
+
 def _filters(actor: Actor, flt: QueueFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Case.queued == true()]
     if flt.kinds:
         conditions.append(Case.kind.in_(list(flt.kinds)))
     if flt.labels:
         conditions.append(or_(*(Case.labels.contains(f",{label},") for label in flt.labels)))
-    escalated = flt.escalated
-    if actor.role is not Role.admin:
-        if escalated:
-            raise SeniorOnly("escalated cases are claimed by senior reviewers (admin role)")
-        escalated = False
+    escalated = _escalated_for(actor, flt.escalated)
     if escalated is not None:
         conditions.append(Case.escalated.is_(escalated))
     if flt.live_risk_only:
@@ -67,7 +75,7 @@ def claim_next(
     query = (
         select(Case)
         .where(*_filters(actor, flt), _free(now))
-        .where(or_(Case.blocked_reviewer.is_(None), Case.blocked_reviewer != me))
+        .where(or_(Case.blocked_reviewer.is_(None), Case.blocked_reviewer.not_in(identities_of(session, me))))
         .order_by(Case.live_risk.desc(), Case.rank.desc(), Case.id.desc())
         .limit(1)
     )
@@ -103,15 +111,15 @@ def release(session: Session, actor: Actor, case_id: int) -> Case:
 def escalate(session: Session, actor: Actor, case_id: int, *, reason: str) -> Case:
     """Hand a held case to senior reviewers (the admin role until the web UI adds a senior flag)."""
     case = load_case(session, case_id, for_update=True)
-    if case.status != "open":
+    if case.status is not CaseStatus.open:
         raise CaseNotOpen(f"case {case_id} is {case.status.replace('_', ' ')}")
     require_lease(case, actor)
     now = utcnow()
     session.add(
         Decision(
             case_id=case.id,
-            kind="review",
-            status="escalation",
+            kind=DecisionKind.review,
+            status=DecisionStatus.escalation,
             label="needs_escalation",
             actions=[],
             notes=reason,
@@ -122,6 +130,7 @@ def escalate(session: Session, actor: Actor, case_id: int, *, reason: str) -> Ca
     case.escalated = True
     case.updated_at = now
     release_lease(case)
+    emit(session, case, events.CASE_ESCALATED, events.case_escalated(case, now), now)
     audit.record(session, actor, "case.escalate", "case", str(case.id), {"reason": reason})
     return case
 
@@ -134,6 +143,7 @@ class CasePage:
 
 def list_cases(
     session: Session,
+    actor: Actor,
     *,
     status: str | None = None,
     kind: str | None = None,
@@ -144,8 +154,12 @@ def list_cases(
     after: int = 0,
     limit: int = 50,
 ) -> CasePage:
-    """Cases for the moderator views: by priority (queue order) or by id (``after`` pages by id)."""
+    """Cases for the moderator views: by priority (queue order) or by id (``after`` pages by id).
+
+    Escalated cases are for senior reviewers: a moderator's list leaves them out (open or decided), and
+    asking for them is refused."""
     now = utcnow()
+    escalated = _escalated_for(actor, escalated)
     query = select(Case)
     if status:
         query = query.where(Case.status == status)
@@ -186,9 +200,12 @@ def stats(session: Session) -> QueueStats:
     def count(*conditions: ColumnElement[bool]) -> int:
         return session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
 
-    by_status = {s: n for s, n in session.execute(select(Case.status, func.count()).group_by(Case.status))}
+    by_status = {
+        s.value: n for s, n in session.execute(select(Case.status, func.count()).group_by(Case.status))
+    }
     by_kind = {
-        k: n for k, n in session.execute(select(Case.kind, func.count()).where(queued).group_by(Case.kind))
+        k.value: n
+        for k, n in session.execute(select(Case.kind, func.count()).where(queued).group_by(Case.kind))
     }
     by_label = {
         label: n
@@ -207,7 +224,7 @@ def stats(session: Session) -> QueueStats:
         live_risk=count(queued, Case.live_risk.is_(True)),
         decided_by_label=by_label,
         automatic_decisions=session.scalar(
-            select(func.count()).select_from(Decision).where(Decision.kind == "auto")
+            select(func.count()).select_from(Decision).where(Decision.kind == DecisionKind.auto)
         )
         or 0,
         oldest_waiting_since=session.scalar(select(func.min(Case.queued_at)).where(queued)),

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from safeguard.banks.errors import InvalidSignal
 from safeguard.banks.signals import VPDQ, VPDQ_MAX_CHARS, parse_vpdq
+from safeguard.text.vocabulary import LIVE_RISK, Behaviour
 
 Id = Annotated[str, Field(min_length=1, max_length=300)]
 MAX_HEX_HASH_CHARS = 4096
@@ -37,26 +38,8 @@ VIOLATION_LABELS = frozenset({Label.A1, Label.A2, Label.B1, Label.B2})
 MatchLabel = Literal["A1", "A2", "B1", "B2"]
 
 
-class Behaviour(StrEnum):
-    """Grooming behaviours the text capability reports; the first three mean a child is at risk now."""
-
-    meeting_arrangement = "meeting_arrangement"
-    image_request = "image_request"
-    sextortion = "sextortion"
-    sexual_content = "sexual_content"
-    secrecy = "secrecy"
-    isolation = "isolation"
-    age_probing = "age_probing"
-    gifts = "gifts"
-    platform_move = "platform_move"
-    personal_information = "personal_information"
-    trust_building = "trust_building"
-    other = "other"
-
-
-LIVE_RISK_BEHAVIOURS = frozenset(
-    {Behaviour.meeting_arrangement, Behaviour.image_request, Behaviour.sextortion}
-)
+# One vocabulary with the detector (safeguard.text.vocabulary): an alert names behaviours as it does.
+LIVE_RISK_BEHAVIOURS = LIVE_RISK
 
 
 class Reach(BaseModel):
@@ -114,7 +97,11 @@ class GroomingAlertSignal(BaseModel):
     account_id: Id | None = Field(default=None, description="The suspected adult.")
     child_account_id: Id | None = None
     risk: float = Field(ge=0, le=1)
-    behaviours: list[Behaviour] = Field(default_factory=list, max_length=20)
+    behaviours: list[Behaviour] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Behaviours seen, in the detector's vocabulary (docs/grooming.md, 'What it looks for').",
+    )
     reasons: list[Annotated[str, Field(max_length=500)]] = Field(default_factory=list, max_length=20)
     live: bool = Field(default=True, description="The conversation is still going on.")
     reach: Reach = Field(default_factory=Reach)

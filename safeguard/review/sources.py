@@ -2,11 +2,12 @@
 
 - Banks (``safeguard.banks.matching``): :func:`signals_from_matches` turns the ``SignalMatches`` of one
   upload into :class:`MediaMatchSignal` s (allowlist hits and matches an allowlist suppressed are not
-  signals); :func:`open_case_from_scan` files them into the upload's case - what the scan route calls.
+  signals); :func:`open_case_from_scan` files them into the upload's one case (``safeguard.flows.scan``).
   :class:`BanksSink` applies "add to bank" / "add to allowlist" decisions with ``banks.service.add_content``.
-- Grooming detection (``safeguard.text``): it has no alert type yet, so :func:`alert_from_text` takes the
-  fields of a per-conversation risk (conversation, accounts, risk, the detector's behaviour names, reasons)
-  and maps the behaviours onto review's; the conversation route files it with ``flows.open_case_from_alert``.
+- Grooming detection (``safeguard.text``): :func:`alert_from_text` takes the fields of a per-conversation
+  risk (conversation, accounts, risk, behaviour names, reasons); detector and review share one behaviour
+  vocabulary (``safeguard.text.vocabulary``). ``safeguard.flows.conversation`` files it into the
+  conversation's case, on the alert and on every later message that changes the assessment.
 """
 
 from __future__ import annotations
@@ -22,26 +23,13 @@ from safeguard.banks.matching import SignalMatches
 from safeguard.banks.signals import DISTANCE_TYPES, PDQ_MAX_THRESHOLD, VPDQ
 from safeguard.review.banking import RecordingBankSink, media_of
 from safeguard.review.config import ReviewSettings
-from safeguard.review.flows import CaseResult, open_case
+from safeguard.review.flows import CaseResult, open_case_with_signals
 from safeguard.review.models import BankRequest, Case, Decision
-from safeguard.review.signals import Behaviour, GroomingAlertSignal, MediaMatchSignal, Reach
+from safeguard.review.signals import GroomingAlertSignal, MediaMatchSignal, Reach
+from safeguard.review.states import BankRequestStatus
+from safeguard.text.vocabulary import Behaviour
 
 INDUSTRY_LABELS = ("A1", "A2", "B1", "B2")
-# The detector's behaviours (safeguard.text.behaviours) in review's terms; the first three make a case
-# live-risk. minor_self_disclosure is context about the child, not something the adult does.
-TEXT_BEHAVIOURS: dict[str, Behaviour] = {  # keyed by safeguard.text.behaviours.Behaviour values
-    "meeting": Behaviour.meeting_arrangement,
-    "images_webcam": Behaviour.image_request,
-    "threats_sextortion": Behaviour.sextortion,
-    "sexualisation": Behaviour.sexual_content,
-    "secrecy": Behaviour.secrecy,
-    "isolation": Behaviour.isolation,
-    "age_location_probing": Behaviour.age_probing,
-    "age_gap": Behaviour.age_probing,
-    "gifts_money": Behaviour.gifts,
-    "channel_move": Behaviour.platform_move,
-    "flattery_trust": Behaviour.trust_building,
-}
 
 
 def signals_from_matches(
@@ -97,20 +85,23 @@ def open_case_from_scan(
     reach: Reach | None = None,
     settings: ReviewSettings | None = None,
 ) -> CaseResult | None:
-    """File every bank match of one upload into its content case; None when nothing matched."""
-    result = None
-    for signal in signals_from_matches(
+    """File every bank match of one upload into ONE content case (decided at most once); None when
+    nothing matched."""
+    signals = signals_from_matches(
         results, content_id=content_id, account_id=account_id, content_sha256=content_sha256, reach=reach
-    ):
-        result = open_case(session, actor, signal, settings=settings)
-    return result
+    )
+    if not signals:
+        return None
+    return open_case_with_signals(session, actor, signals, settings=settings)
 
 
 class BanksSink:
-    """Applies bank requests with the banks service: the upload's own hashes go into ``bank`` with the
-    decision's label (so re-uploads match), or into ``allowlist`` for a false positive."""
+    """Applies bank requests with the banks service: the upload's own hashes go into the bank the decision
+    names (``Decision.bank``, the moderator's pick) - or else ``bank`` / ``allowlist`` - with the decision's
+    label, so re-uploads match; provenance (case, decision, moderator, confirmer) goes into the item's
+    external ids. A case without hashes leaves the request pending for an operator."""
 
-    def __init__(self, actor: Actor, *, bank: str, allowlist: str) -> None:
+    def __init__(self, actor: Actor, *, bank: str | None = None, allowlist: str | None = None) -> None:
         self.actor = actor
         self.bank = bank
         self.allowlist = allowlist
@@ -121,19 +112,36 @@ class BanksSink:
     ) -> BankRequest:
         row = self._record.request(session, case, decision, action, now)
         hashes = {(m["signal_type"], m["query_hash"]) for m in media_of(session, case) if m.get("query_hash")}
-        if not hashes:
-            return row  # nothing to bank: stays pending for an operator
-        target = banks.get_bank_by_name(session, self.bank if action == "add_to_bank" else self.allowlist)
+        name = decision.bank or (self.bank if action == "add_to_bank" else self.allowlist)
+        if not hashes or name is None:
+            return row  # nothing to bank, or nowhere to: stays pending for an operator
+        target = banks.get_bank_by_name(session, name)
         labels = (decision.label,) if decision.label in INDUSTRY_LABELS else ()
         banks.add_content(
             session,
             self.actor,
             target,
             [banks.SignalIn(signal_type, value) for signal_type, value in sorted(hashes)],
-            banks.ContentMeta(labels=labels, source=f"safeguard review case {case.id}"),
+            banks.ContentMeta(
+                labels=labels,
+                source=f"safeguard review case {case.id}",
+                external_ids=provenance(case, decision),
+            ),
         )
-        row.status = "applied"
+        row.status = BankRequestStatus.applied
         return row
+
+
+def provenance(case: Case, decision: Decision) -> dict[str, str]:
+    """Where a banked item came from, as the bank item's external ids."""
+    found = {
+        "safeguard_case": str(case.id),
+        "safeguard_decision": str(decision.id),
+        "safeguard_moderator": decision.moderator[:200],
+    }
+    if decision.confirmed_by:
+        found["safeguard_confirmed_by"] = decision.confirmed_by[:200]
+    return found
 
 
 def alert_from_text(
@@ -147,20 +155,19 @@ def alert_from_text(
     live: bool = True,
     reach: Reach | None = None,
 ) -> GroomingAlertSignal:
-    """A grooming alert from the detector's output (behaviour names as ``safeguard.text`` spells them)."""
-    mapped: list[Behaviour] = []
+    """A grooming alert from the detector's output (behaviour names of ``safeguard.text.vocabulary``; an
+    unknown name is an error, never silently "other")."""
+    found: list[Behaviour] = []
     for name in behaviours:
-        if name == "minor_self_disclosure":
-            continue
-        behaviour = TEXT_BEHAVIOURS.get(name, Behaviour.other)
-        if behaviour not in mapped:
-            mapped.append(behaviour)
+        behaviour = Behaviour(name)
+        if behaviour is not Behaviour.minor_self_disclosure and behaviour not in found:
+            found.append(behaviour)
     return GroomingAlertSignal(
         conversation_id=conversation_id,
         account_id=account_id,
         child_account_id=child_account_id,
         risk=min(1.0, max(0.0, risk)),
-        behaviours=mapped[:20],
+        behaviours=found[:20],
         reasons=[r[:500] for r in reasons][:20],
         live=live,
         reach=reach or Reach(),

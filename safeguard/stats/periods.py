@@ -3,6 +3,8 @@
 Labels are what the figures print: ``2024-05`` (month), ``2024-Q2`` (calendar quarter), ``2024`` (calendar
 year), ``2024/25`` (financial year 1 April 2024 - 31 March 2025, as police recorded-crime statistics use).
 ``shift(label, -1)`` is the same period a year earlier, which is what "up on last year" compares with.
+:func:`funnel_window` is the one place the funnel's default window (the current financial year) is worked
+out, for the API, the CLI and the web pages.
 """
 
 from __future__ import annotations
@@ -107,3 +109,27 @@ def labels_between(first: str, last: str, period: Period) -> list[str]:
     while out[-1] < last:
         out.append(step(out[-1], period))
     return out
+
+
+def financial_year_window(
+    label: str | None = None, *, now: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """``[start, end)`` of the financial year ``label`` (``2024/25``), or of the one ``now`` falls in."""
+    label = label or label_of(now or datetime.now(UTC), Period.financial_year)
+    start = start_of(label, Period.financial_year)
+    return start, start.replace(year=start.year + 1)
+
+
+def funnel_window(
+    start: datetime | None = None, end: datetime | None = None, *, now: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """``[start, end)`` for the funnel: ``start`` defaults to the start of the current financial year,
+    ``end`` (exclusive) to a year after ``start``. Dates outside the years figures handle are a 422 naming
+    the field (a default end past year 9999 used to overflow datetime)."""
+    begin = start or financial_year_window(now=now)[0]
+    if not MIN_YEAR <= begin.year <= MAX_YEAR:
+        raise InvalidInput(f"dates must lie between {MIN_YEAR} and {MAX_YEAR}", field="start")
+    finish = end or begin.replace(year=begin.year + 1)
+    if not MIN_YEAR <= finish.year <= MAX_YEAR:
+        raise InvalidInput(f"dates must lie between {MIN_YEAR} and {MAX_YEAR}", field="end")
+    return begin, finish

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from safeguard.errors import InvalidInput
 from safeguard.intake.models import IntakeReferral, IntakeSuspect
+from safeguard.intake.states import SuspectState
 from safeguard.stats.figures import Comparison, compare, series
 from safeguard.stats.funnel import FunnelRow, PackageFacts, funnel
 from safeguard.stats.periods import Period, label_of, start_of
@@ -86,7 +87,7 @@ def events(
         )
         return [when for (when,) in rows], None
     column = _DATE_COLUMN[metric]
-    where += [IntakeSuspect.state != "merged", column.is_not(None)]
+    where += [IntakeSuspect.state != SuspectState.merged, column.is_not(None)]
     if metric == "children_safeguarded":
         counted = session.execute(select(column, IntakeSuspect.children_safeguarded).where(*where))
         pairs = [(when, n) for when, n in counted if when is not None and n]
@@ -128,7 +129,7 @@ def package_facts(session: Session) -> list[PackageFacts]:
             IntakeSuspect.apprehended_at,
             IntakeSuspect.children_safeguarded,
             IntakeSuspect.safeguarded_at,
-        ).where(IntakeSuspect.state != "merged")
+        ).where(IntakeSuspect.state != SuspectState.merged)
     )
     return [
         PackageFacts(

@@ -1,7 +1,7 @@
 """The declarative base every table in Safeguard inherits, and the column helpers they share.
 
 Each capability keeps its tables in its own ``models.py`` (``safeguard/banks/models.py`` ...), built on
-:class:`Base`; ``safeguard.store.models`` imports them all so Alembic sees one metadata.
+:class:`Base`; ``safeguard.schema`` imports them all so Alembic sees one metadata.
 """
 
 from __future__ import annotations

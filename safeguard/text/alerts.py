@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from safeguard.text.models import GroomingAlertRow
 from safeguard.text.scorer import AuthorRisk
+from safeguard.text.vocabulary import CONTEXT, PLAIN, Behaviour
+from safeguard.text.wording import plural, quote
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,7 @@ class GroomingAlert:
     reasons: tuple[dict[str, Any], ...]  # the reasons, with message ids, spans and excerpts
     model: str  # the model file's SHA-256 (which model raised it)
     raised_at: datetime
+    owner: str = ""  # the integrator whose conversation it is ("api_key:7")
     id: int | None = field(default=None)
 
     @classmethod
@@ -47,6 +50,7 @@ class GroomingAlert:
         threshold: float,
         model: str,
         raised_at: datetime,
+        owner: str = "",
     ) -> GroomingAlert:
         return cls(
             conversation_id=risk.conversation_id,
@@ -60,14 +64,23 @@ class GroomingAlert:
             reasons=tuple(r.to_dict() for r in risk.reasons),
             model=model,
             raised_at=raised_at,
+            owner=owner,
         )
 
     def summary_lines(self) -> list[str]:
-        """One line per reason, for queues that show text: "secrecy (2 messages): 'dont tell ur mom'"."""
+        """One line per reason in words, for queues that show text: ``Asking for secrecy (2 messages):
+        “dont tell your mom”, “delete this chat”``. Context (what the other participants said about
+        themselves) is labelled as their words, never the suspect's."""
         lines = []
         for reason in self.reasons:
-            quotes = ", ".join(repr(e["excerpt"]) for e in reason["evidence"][:2])
-            lines.append(f"{reason['behaviour']} ({reason['messages']} messages): {quotes}"[:500])
+            behaviour = Behaviour(reason["behaviour"])
+            count = plural(int(reason["messages"]), "message")
+            quotes = ", ".join(q for q in (quote(e["excerpt"]) for e in reason["evidence"][:2]) if q)
+            if behaviour in CONTEXT:
+                head = f"{PLAIN[behaviour]} (their own words, not the suspect's; {count})"
+            else:
+                head = f"{PLAIN[behaviour]} ({count})"
+            lines.append(f"{head}: {quotes}"[:500] if quotes else head[:500])
         return lines
 
 
@@ -82,6 +95,7 @@ class DatabaseAlertSink:
 
     def emit(self, session: Session, alert: GroomingAlert) -> None:
         row = GroomingAlertRow(
+            owner=alert.owner,
             conversation_id=alert.conversation_id,
             author_id=alert.author_id,
             other_authors=list(alert.other_authors),

@@ -19,41 +19,10 @@ import re._constants as _c  # type: ignore[import-not-found]
 import re._parser as _parser  # type: ignore[import-not-found]
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from safeguard.text.normalise import fold
-
-
-class Behaviour(StrEnum):
-    age_location_probing = "age_location_probing"
-    age_gap = "age_gap"
-    flattery_trust = "flattery_trust"
-    secrecy = "secrecy"
-    isolation = "isolation"
-    sexualisation = "sexualisation"
-    images_webcam = "images_webcam"
-    gifts_money = "gifts_money"
-    channel_move = "channel_move"
-    meeting = "meeting"
-    threats_sextortion = "threats_sextortion"
-    minor_self_disclosure = "minor_self_disclosure"
-
-
-DESCRIPTIONS: dict[Behaviour, str] = {
-    Behaviour.age_location_probing: 'asks the other\'s age, sex, location, school or grade ("asl")',
-    Behaviour.age_gap: "refers to the other being young or under age, or to the age difference",
-    Behaviour.flattery_trust: "flattery, pet names, declarations of love and trust building",
-    Behaviour.secrecy: "asks for secrecy or deletion, or fears getting caught (police, jail)",
-    Behaviour.isolation: "asks whether the other is alone or where their parents are; sets them apart",
-    Behaviour.sexualisation: "sexual talk, sexual questions, questions about sexual experience",
-    Behaviour.images_webcam: "asks for pictures or video, or to use a webcam",
-    Behaviour.gifts_money: "offers gifts, money, gift cards, alcohol or other things",
-    Behaviour.channel_move: "asks to move to another app, to phone or text, or to a private channel",
-    Behaviour.meeting: "arranges to meet, to pick the other up, to come over",
-    Behaviour.threats_sextortion: "threatens the other, or threatens to share pictures or tell others",
-    Behaviour.minor_self_disclosure: "says they are under 18 (context for the other participants)",
-}
+from safeguard.text.vocabulary import DETECTED, Behaviour
 
 # Patterns marked with a leading "!" are *child-directed*: they only make sense said to a child (the
 # other's parents, school, being under age, being home alone, fear of a sting). Sexual talk, flattery,
@@ -376,8 +345,8 @@ _PATTERNS: dict[Behaviour, list[str]] = {
     ],
 }
 
-BEHAVIOUR_INDEX: dict[str, int] = {b.value: i for i, b in enumerate(Behaviour)}
-BEHAVIOURS: tuple[Behaviour, ...] = tuple(Behaviour)
+BEHAVIOURS: tuple[Behaviour, ...] = DETECTED  # what the patterns find, in feature order
+BEHAVIOUR_INDEX: dict[str, int] = {b.value: i for i, b in enumerate(BEHAVIOURS)}
 
 # Dispatch on the first word. Every pattern starts at a word edge, so a match starts where a run of
 # letters/digits starts. ``first_words`` reads the compiled pattern and lists the runs a match can begin
@@ -387,7 +356,7 @@ BEHAVIOURS: tuple[Behaviour, ...] = tuple(Behaviour)
 # exactly the same hits on all 895,518 messages of the shared corpus (and in tests/text).
 _TOKEN = re.compile(r"[a-z0-9]+")
 _DIGIT = "#"
-_N = len(Behaviour)
+_N = len(BEHAVIOURS)
 _HANDLE = re.compile(r"\b\d+-\d+-\w*?user\d+\b|\b[0-9a-f]{32}\b|@\w+")
 
 
@@ -496,7 +465,7 @@ def _build_dispatch() -> tuple[
     by_word: dict[str, dict[int, list[tuple[int, str]]]] = {}
     always: dict[int, list[tuple[int, str]]] = {}
     child: set[str] = set()
-    for b_index, behaviour in enumerate(Behaviour):
+    for b_index, behaviour in enumerate(BEHAVIOURS):
         for p_index, pattern in enumerate(_PATTERNS[behaviour]):
             if pattern.startswith(CHILD_MARK):
                 child.add(f"p{p_index}")
@@ -513,10 +482,10 @@ def _build_dispatch() -> tuple[
 
 # Group names are per behaviour ("p<i>" = pattern i of that behaviour); child-directed ones per behaviour:
 _CHILD_GROUPS: tuple[frozenset[str], ...] = tuple(
-    frozenset(f"p{i}" for i, p in enumerate(_PATTERNS[b]) if p.startswith(CHILD_MARK)) for b in Behaviour
+    frozenset(f"p{i}" for i, p in enumerate(_PATTERNS[b]) if p.startswith(CHILD_MARK)) for b in BEHAVIOURS
 )
 _DISPATCH, _ALWAYS, _ = _build_dispatch()
-_FULL: tuple[re.Pattern[str], ...] = tuple(_alternation(list(enumerate(_PATTERNS[b]))) for b in Behaviour)
+_FULL: tuple[re.Pattern[str], ...] = tuple(_alternation(list(enumerate(_PATTERNS[b]))) for b in BEHAVIOURS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,3 +50,8 @@ class ModelNotLoaded(ServiceUnavailable):
 class ConversationNotFound(NotFound):
     code = "conversation-not-found"
     title = "Conversation not found"
+
+
+class InvalidOwner(InvalidInput):
+    code = "invalid-owner"
+    title = "Invalid owner"

@@ -17,8 +17,9 @@ from sklearn import config_context
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.utils import murmurhash3_32
 
-from safeguard.text.behaviours import BEHAVIOURS, Behaviour, Hit, detect
+from safeguard.text.behaviours import BEHAVIOURS, Hit, detect
 from safeguard.text.normalise import normalise_for_features
+from safeguard.text.vocabulary import Behaviour
 
 N_BEHAVIOURS = len(BEHAVIOURS)
 MINOR = BEHAVIOURS.index(Behaviour.minor_self_disclosure)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Float, ForeignKeyConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from safeguard.store.base import Base, JSONDoc, utcnow
@@ -23,6 +23,9 @@ ID_CHARS = 200
 class ConversationStateRow(Base):
     __tablename__ = "conversation_states"
 
+    # The integrator that sent the conversation ("api_key:7", safeguard.auth.identity.owner_of): the same
+    # conversation id from two integrators is two conversations, and neither sees the other's.
+    owner: Mapped[str] = mapped_column(String(ID_CHARS), primary_key=True)
     conversation_id: Mapped[str] = mapped_column(String(ID_CHARS), primary_key=True)
     state: Mapped[dict[str, Any]] = mapped_column()
     messages: Mapped[int] = mapped_column(Integer, default=0)
@@ -34,12 +37,19 @@ class ConversationStateRow(Base):
 
 class ConversationMessageRow(Base):
     __tablename__ = "conversation_messages"
-    __table_args__ = (Index("ix_conversation_messages_expires_at", "expires_at"),)
+    __table_args__ = (
+        Index("ix_conversation_messages_expires_at", "expires_at"),
+        Index("ix_conversation_messages_owner_conversation_id", "owner", "conversation_id"),
+        ForeignKeyConstraint(
+            ["owner", "conversation_id"],
+            ["conversation_states.owner", "conversation_states.conversation_id"],
+            ondelete="CASCADE",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BIGINT, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(
-        String(ID_CHARS), ForeignKey("conversation_states.conversation_id", ondelete="CASCADE"), index=True
-    )
+    owner: Mapped[str] = mapped_column(String(ID_CHARS))
+    conversation_id: Mapped[str] = mapped_column(String(ID_CHARS))
     message_id: Mapped[str] = mapped_column(String(ID_CHARS))
     author_id: Mapped[str] = mapped_column(String(ID_CHARS))
     text: Mapped[str] = mapped_column(Text)
@@ -51,9 +61,11 @@ class ConversationMessageRow(Base):
 
 class GroomingAlertRow(Base):
     __tablename__ = "grooming_alerts"
+    __table_args__ = (Index("ix_grooming_alerts_owner_conversation_id", "owner", "conversation_id"),)
 
     id: Mapped[int] = mapped_column(BIGINT, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(String(ID_CHARS), index=True)
+    owner: Mapped[str] = mapped_column(String(ID_CHARS))
+    conversation_id: Mapped[str] = mapped_column(String(ID_CHARS))
     author_id: Mapped[str] = mapped_column(String(ID_CHARS))
     other_authors: Mapped[list[str]] = mapped_column(JSONDoc, default=list)
     message_id: Mapped[str] = mapped_column(String(ID_CHARS))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from safeguard.text.behaviours import DESCRIPTIONS, Behaviour, detect
+from safeguard.text.behaviours import BEHAVIOURS, detect
 from safeguard.text.errors import InvalidMessage
 from safeguard.text.features import (
     MINOR,
@@ -44,6 +44,7 @@ from safeguard.text.state import (
     has_own_evidence,
     has_own_evidence_one,
 )
+from safeguard.text.vocabulary import DESCRIPTIONS, Behaviour
 
 CHUNK_MESSAGES = 50_000
 
@@ -311,7 +312,7 @@ class StreamingScorer:
     def author_risk(self, conversation_id: str, state: ConversationState, author_id: str) -> AuthorRisk:
         author = state.authors[author_id]
         reasons = []
-        for index, behaviour in enumerate(Behaviour):
+        for index, behaviour in enumerate(BEHAVIOURS):
             if index == MINOR or author.counts[index] == 0:
                 continue
             reasons.append(
@@ -332,8 +333,8 @@ class StreamingScorer:
             )
             reasons.append(
                 Reason(
-                    "other_participant_minor",
-                    "another participant said they are under 18 (context, not the author's words)",
+                    Behaviour.other_participant_minor.value,
+                    DESCRIPTIONS[Behaviour.other_participant_minor],
                     partner_minor,
                     evidence[:3],
                 )

@@ -1,5 +1,9 @@
 """Conversations scored as they happen: the business rules behind the conversations API.
 
+- A conversation belongs to the integrator that sends it (its owner, ``api_key:<id>``): state, retained
+  text, alerts and message-id deduplication are keyed by (owner, conversation id), so two integrators
+  using the same conversation id have two conversations and neither can read or disturb the other's.
+  Asking for another owner's conversation is answered as "not found" and audited (``tenant.refused``).
 - The running state of each conversation is stored in ``conversation_states`` and locked while a request
   adds messages, so any API worker can continue any conversation and two requests never lose an update.
 - A message whose id the conversation has just seen (a retry) is not counted twice.
@@ -26,11 +30,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from safeguard import audit
-from safeguard.auth import Actor
+from safeguard.auth import Actor, Role
+from safeguard.auth.identity import owner_of, refusal
 from safeguard.store.base import utcnow
 from safeguard.text.alerts import AlertSink, DatabaseAlertSink, GroomingAlert
 from safeguard.text.config import TextSettings
-from safeguard.text.errors import ConversationNotFound, InvalidMessage
+from safeguard.text.errors import ConversationNotFound, InvalidMessage, InvalidOwner
 from safeguard.text.messages import MAX_TEXT_CHARS, Message
 from safeguard.text.model import DEFAULT_MODEL_PATH, GroomingModel
 from safeguard.text.models import ConversationMessageRow, ConversationStateRow, GroomingAlertRow
@@ -59,6 +64,7 @@ class MessageRisk:
 
 @dataclass(frozen=True, slots=True)
 class ConversationAssessment:
+    owner: str
     conversation_id: str
     risk: float
     flagged: bool
@@ -107,7 +113,8 @@ def post_messages(
 ) -> ConversationAssessment:
     _check(conversation_id, incoming, settings)
     now = now or utcnow()
-    locked = _lock_state_row(session, conversation_id, now)
+    owner = owner_of(actor)
+    locked = _lock_state_row(session, owner, conversation_id, now)
     state = ConversationState.from_dict(locked.state) if locked.state else ConversationState()
     alerted_at = locked.alerted_at
 
@@ -139,6 +146,7 @@ def post_messages(
             threshold=scorer.threshold,
             model=model_digest,
             raised_at=now,
+            owner=owner,
         )
         for sink in all_sinks:
             sink.emit(session, alert)
@@ -148,6 +156,7 @@ def post_messages(
         # The messages kept pending review of a possible alert now belong to an alerted conversation.
         session.execute(
             update(ConversationMessageRow)
+            .where(ConversationMessageRow.owner == owner)
             .where(ConversationMessageRow.conversation_id == conversation_id)
             .values(expires_at=now + timedelta(days=settings.alert_text_days))
         )
@@ -156,6 +165,7 @@ def post_messages(
     conversation_risk_now = state.risk()
     session.execute(
         update(ConversationStateRow)
+        .where(ConversationStateRow.owner == owner)
         .where(ConversationStateRow.conversation_id == conversation_id)
         .values(
             state=state.to_dict(),
@@ -166,7 +176,8 @@ def post_messages(
         )
         .execution_options(synchronize_session=False)
     )
-    retained = _retain(session, conversation_id, alerted_at, fresh, result.message_ids, risks, settings, now)
+    kept = _Kept(owner, conversation_id, alerted_at, now)
+    retained = _retain(session, kept, fresh, result.message_ids, risks, settings)
     audit.record(
         session,
         actor,
@@ -184,7 +195,7 @@ def post_messages(
         MessageRisk(mid, m.author_id, r, r >= scorer.threshold)
         for m, mid, r in zip(fresh, result.message_ids, risks, strict=True)
     ] + duplicates
-    return _assessment(conversation_id, alerted_at, state, scorer, per_message, alerts, retained)
+    return _assessment(owner, conversation_id, alerted_at, state, scorer, per_message, alerts, retained)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +204,7 @@ class _LockedState:
     alerted_at: datetime | None
 
 
-def _lock_state_row(session: Session, conversation_id: str, now: datetime) -> _LockedState:
+def _lock_state_row(session: Session, owner: str, conversation_id: str, now: datetime) -> _LockedState:
     """Lock the conversation's state row (creating it if new) for the rest of the transaction.
 
     Core statements: the row is read once and written once (``post_messages``), with no ORM object to
@@ -204,6 +215,7 @@ def _lock_state_row(session: Session, conversation_id: str, now: datetime) -> _L
     SQLite the write transaction is already exclusive)."""
     query = (
         select(ConversationStateRow.state, ConversationStateRow.alerted_at)
+        .where(ConversationStateRow.owner == owner)
         .where(ConversationStateRow.conversation_id == conversation_id)
         .with_for_update()
     )
@@ -213,6 +225,7 @@ def _lock_state_row(session: Session, conversation_id: str, now: datetime) -> _L
         session.execute(
             insert(ConversationStateRow)
             .values(
+                owner=owner,
                 conversation_id=conversation_id,
                 state={},
                 messages=0,
@@ -220,31 +233,39 @@ def _lock_state_row(session: Session, conversation_id: str, now: datetime) -> _L
                 created_at=now,
                 updated_at=now,
             )
-            .on_conflict_do_nothing(index_elements=["conversation_id"])
+            .on_conflict_do_nothing(index_elements=["owner", "conversation_id"])
         )
         found = session.execute(query).one()
     return _LockedState(found.state, found.alerted_at)
 
 
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    owner: str
+    conversation_id: str
+    alerted_at: datetime | None
+    now: datetime
+
+
 def _retain(
     session: Session,
-    conversation_id: str,
-    alerted_at: datetime | None,
+    kept: _Kept,
     messages: list[Message],
     ids: list[str],
     risks: list[float],
     settings: TextSettings,
-    now: datetime,
 ) -> bool:
-    if alerted_at is not None:
-        expires = alerted_at + timedelta(days=settings.alert_text_days)
+    now = kept.now
+    if kept.alerted_at is not None:
+        expires = kept.alerted_at + timedelta(days=settings.alert_text_days)
     elif settings.pending_text_seconds > 0:
         expires = now + timedelta(seconds=settings.pending_text_seconds)
     else:
         return False
     session.add_all(
         ConversationMessageRow(
-            conversation_id=conversation_id,
+            owner=kept.owner,
+            conversation_id=kept.conversation_id,
             message_id=mid,
             author_id=m.author_id,
             text=m.text,
@@ -277,22 +298,54 @@ def _check(conversation_id: str, incoming: Sequence[IncomingMessage], settings: 
 # --- reading --------------------------------------------------------------------------------------------
 
 
+def reader_owner(actor: Actor, owner: str | None) -> str:
+    """Whose conversations ``actor`` reads: its own, or (admin only) ``owner``'s."""
+    mine = owner_of(actor)
+    if owner is None or owner == mine:
+        return mine
+    if actor.role is not Role.admin:
+        raise InvalidOwner(
+            "only an admin may read another integrator's conversations", field="owner"
+        ).refusing(refusal(actor, "conversation", "*", owner))
+    return owner
+
+
 def conversation_risk(
-    session: Session, conversation_id: str, scorer: StreamingScorer
+    session: Session,
+    actor: Actor,
+    conversation_id: str,
+    scorer: StreamingScorer,
+    *,
+    owner: str | None = None,
 ) -> ConversationAssessment:
-    row = session.get(ConversationStateRow, conversation_id)
+    """The conversation's risk; another owner's conversation is "not found" to everyone but an admin
+    naming that ``owner`` (and the refusal is audited)."""
+    owner = reader_owner(actor, owner)
+    row = session.get(ConversationStateRow, (owner, conversation_id))
     if row is None:
-        raise ConversationNotFound(f"no messages have been scored for conversation {conversation_id!r}")
+        error = ConversationNotFound(f"no messages have been scored for conversation {conversation_id!r}")
+        if actor.role is Role.admin:  # may read any owner's (?owner=): nothing is refused
+            raise error
+        other = session.scalar(
+            select(ConversationStateRow.owner)
+            .where(ConversationStateRow.conversation_id == conversation_id)
+            .limit(1)
+        )
+        raise (
+            error if other is None else error.refusing(refusal(actor, "conversation", conversation_id, other))
+        )
     state = ConversationState.from_dict(row.state)
     retained = session.scalar(
         select(ConversationMessageRow.id)
+        .where(ConversationMessageRow.owner == owner)
         .where(ConversationMessageRow.conversation_id == conversation_id)
         .limit(1)
     )
-    return _assessment(conversation_id, row.alerted_at, state, scorer, [], [], retained is not None)
+    return _assessment(owner, conversation_id, row.alerted_at, state, scorer, [], [], retained is not None)
 
 
 def _assessment(
+    owner: str,
     conversation_id: str,
     alerted_at: datetime | None,
     state: ConversationState,
@@ -304,6 +357,7 @@ def _assessment(
     authors = scorer.conversation_risks(conversation_id, state)
     risk = max((a.risk for a in authors), default=0.0)
     return ConversationAssessment(
+        owner=owner,
         conversation_id=conversation_id,
         risk=risk,
         flagged=risk >= scorer.threshold,

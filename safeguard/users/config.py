@@ -2,7 +2,9 @@
 
 | variable | default | meaning |
 |---|---|---|
-| ``SAFEGUARD_WEB_LOCKOUT_ATTEMPTS`` | ``5`` | failed logins in a row that lock an account |
+| ``SAFEGUARD_WEB_THROTTLE_ATTEMPTS`` | ``5`` | failures for one user name that make one address wait |
+| ``SAFEGUARD_WEB_THROTTLE_MINUTES`` | ``15`` | ... counted over this long; the client waits until it ends |
+| ``SAFEGUARD_WEB_LOCKOUT_ATTEMPTS`` | ``20`` | failures in a row, from any address, that lock an account |
 | ``SAFEGUARD_WEB_LOCKOUT_MINUTES`` | ``15`` | how long a locked account stays locked |
 | ``SAFEGUARD_WEB_SESSION_HOURS`` | ``12`` | a session ends this long after sign-in, whatever happens |
 | ``SAFEGUARD_WEB_IDLE_MINUTES`` | ``60`` | a session ends after this long without a request |
@@ -23,7 +25,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class WebSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SAFEGUARD_WEB_", env_file=".env", extra="ignore")
 
-    lockout_attempts: int = Field(default=5, ge=1, le=1000)
+    throttle_attempts: int = Field(default=5, ge=1, le=1000)
+    throttle_minutes: float = Field(default=15, gt=0)
+    lockout_attempts: int = Field(default=20, ge=1, le=1000)
     lockout_minutes: float = Field(default=15, gt=0)
     session_hours: float = Field(default=12, gt=0)
     idle_minutes: float = Field(default=60, gt=0)

@@ -1,7 +1,8 @@
 """Accounts, sign-in with lock-out, sessions and the wellness counter: the rules of ``safeguard.users``.
 
 A failed sign-in is not an exception here: the failure count must be committed, so ``login`` returns an
-outcome and the caller commits its transaction either way.
+outcome. ``login`` takes the database, not a session: it runs its own short transactions around the slow
+password check.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from safeguard.auth import Actor, Role
 from safeguard.auth.service import parse_role
 from safeguard.errors import InvalidInput
 from safeguard.store.base import utcnow
+from safeguard.store.db import Database
 from safeguard.users.config import WebSettings, get_web_settings
 from safeguard.users.errors import InvalidUsername, UserExists, UserNotFound
 from safeguard.users.models import User, UserSession
 from safeguard.users.passwords import check_strength, hash_password, needs_rehash, verify_password
+from safeguard.users.throttle import LoginThrottle
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,99}$")
 BLUR_RANGE = (8, 48)
@@ -211,27 +214,81 @@ def set_blur(session: Session, actor: Actor, user_id: int, blur_px: int) -> User
     return UserInfo.of(row)
 
 
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """What the password check, run with no transaction open, found."""
+
+    user_id: int | None
+    password_hash: str | None  # the hash that was checked (a later change makes the check stale)
+    verified: bool
+    new_hash: str | None  # a re-hash with current parameters, made before the write transaction
+
+
 def login(
-    session: Session,
+    db: Database,
     username: str,
     password: str,
     *,
     settings: WebSettings | None = None,
     request_id: str | None = None,
+    client: str = "",
+    throttle: LoginThrottle | None = None,
 ) -> LoginOutcome:
-    """Check a password, counting failures; lock the account after ``lockout_attempts`` in a row."""
+    """Check a password, counting failures; lock the account after ``lockout_attempts`` in a row.
+
+    The slow argon2 check runs between two short transactions (read the user; then record the outcome),
+    never inside a write transaction, so sign-in attempts cannot hold the database's write lock.
+    Unknown, locked and disabled users cost one full check too. ``throttle`` (per ``client`` address and
+    user name) refuses a client that failed too often with :class:`LoginThrottled` before any check.
+    """
     settings = settings or get_web_settings()
-    now = utcnow()
     name = username.strip().lower()[:100]
-    row = session.scalar(select(User).where(User.username == name).with_for_update())
+    if throttle is not None:
+        throttle.check(client, name)
+    checked = _check_password(db, name, password)
+    with db.session() as session:
+        outcome = _record_outcome(session, name, checked, settings, request_id, client)
+    if throttle is not None:
+        if outcome.ok:
+            throttle.succeeded(client, name)
+        else:
+            throttle.failed(client, name)
+    return outcome
+
+
+def _check_password(db: Database, name: str, password: str) -> _Checked:
+    with db.read_session() as session:
+        found = session.execute(select(User.id, User.password_hash).where(User.username == name)).first()
+    user_id, stored = (found[0], found[1]) if found is not None else (None, None)
+    verified = verify_password(stored, password)  # a dummy hash when unknown: the same time either way
+    new_hash = hash_password(password) if verified and stored and needs_rehash(stored) else None
+    return _Checked(user_id, stored, verified, new_hash)
+
+
+def _record_outcome(
+    session: Session,
+    name: str,
+    checked: _Checked,
+    settings: WebSettings,
+    request_id: str | None,
+    client: str,
+) -> LoginOutcome:
+    now = utcnow()
+    row = session.get(User, checked.user_id, with_for_update=True) if checked.user_id is not None else None
     if row is None:
-        verify_password(None, password)  # same time as a wrong password, so names cannot be probed
+        anonymous = Actor(
+            kind="anonymous", id=client or "unknown", role=Role.integrator, request_id=request_id
+        )
+        # The typed name, as the record's object: an unknown name is worth seeing (guessing, typos).
+        shown = name if USERNAME.match(name) else "(not a valid user name)"
+        audit.record(session, anonymous, "user.login_failed", "user", shown, {"reason": "unknown"})
         return LoginOutcome(None, reason="bad_credentials")
     actor = Actor(kind="user", id=row.username, role=Role(row.role), request_id=request_id)
     if row.locked_until is not None and row.locked_until > now:
         audit.record(session, actor, "user.login_refused", "user", str(row.id), {"reason": "locked"})
         return LoginOutcome(UserInfo.of(row, now), reason="locked")
-    if not verify_password(row.password_hash, password):
+    # A password changed while we checked the old one: the check no longer says anything.
+    if not checked.verified or row.password_hash != checked.password_hash:
         row.failed_logins += 1
         audit.record(session, actor, "user.login_failed", "user", str(row.id), {"count": row.failed_logins})
         if row.failed_logins >= settings.lockout_attempts:
@@ -243,8 +300,14 @@ def login(
     if row.disabled_at is not None:
         audit.record(session, actor, "user.login_refused", "user", str(row.id), {"reason": "disabled"})
         return LoginOutcome(UserInfo.of(row, now), reason="disabled")
-    if needs_rehash(row.password_hash):
-        row.password_hash = hash_password(password)
+    return _start_session(session, row, actor, checked, settings, now)
+
+
+def _start_session(
+    session: Session, row: User, actor: Actor, checked: _Checked, settings: WebSettings, now: datetime
+) -> LoginOutcome:
+    if checked.new_hash is not None:
+        row.password_hash = checked.new_hash
     row.failed_logins = 0
     row.locked_until = None
     row.last_login_at = now

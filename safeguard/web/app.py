@@ -15,8 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
+from safeguard.api.errors import audit_refusal, problem_response
 from safeguard.config import Settings
-from safeguard.errors import SafeguardError
+from safeguard.errors import SafeguardError, TooManyRequests
 from safeguard.store.db import Database
 from safeguard.users.config import WebSettings, get_web_settings
 from safeguard.web.access import LoginRequired, login_url
@@ -67,8 +68,18 @@ def _install_error_pages(ui: FastAPI) -> None:
             return RedirectResponse(login_url(request, exc.next_path), status_code=303)
         return render(request, "error.html", {"title": exc.title, "detail": exc.detail}, status=401)
 
+    @ui.exception_handler(TooManyRequests)
+    async def too_many(request: Request, exc: TooManyRequests) -> Response:
+        # A script gets the problem document; a browser gets the page. Both carry Retry-After.
+        if "json" in request.headers.get("accept", ""):
+            return problem_response(exc.to_problem(), request)
+        page = render(request, "error.html", {"title": exc.title, "detail": exc.detail}, status=exc.status)
+        page.headers["retry-after"] = str(exc.retry_after)
+        return page
+
     @ui.exception_handler(SafeguardError)
     async def safeguard_error(request: Request, exc: SafeguardError) -> Response:
+        await audit_refusal(request, exc)
         return render(request, "error.html", {"title": exc.title, "detail": exc.detail}, status=exc.status)
 
     @ui.exception_handler(RequestValidationError)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safeguard.auth import Actor
+from safeguard.banks import service as banks
 from safeguard.review import flows, queue
 from safeguard.review.banking import media_of
 from safeguard.review.common import who
@@ -25,6 +26,8 @@ from safeguard.review.models import Appeal, Case, Decision
 from safeguard.review.priority import with_waiting
 from safeguard.review.signals import GroomingAlertSignal, Label, MediaMatchSignal, UserReportSignal
 from safeguard.store.base import utcnow
+from safeguard.text.vocabulary import CONTEXT, PLAIN
+from safeguard.text.wording import plural
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 IMAGE_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
@@ -49,20 +52,6 @@ ACTION_CHOICES = [
     (Action.preserve_evidence, "k", "Preserve evidence"),
     (Action.report_to_authorities, "p", "Report to the authorities"),
 ]
-BEHAVIOUR_TEXT = {
-    "meeting_arrangement": "Arranging to meet in person",
-    "image_request": "Asking for images",
-    "sextortion": "Threats or coercion (sextortion)",
-    "sexual_content": "Sexual talk",
-    "secrecy": "Asking for secrecy",
-    "isolation": "Isolating the child from others",
-    "age_probing": "Probing the child's age",
-    "gifts": "Offering gifts or money",
-    "platform_move": "Asking to move to another app",
-    "personal_information": "Asking for personal information",
-    "trust_building": "Building trust or flattery",
-    "other": "Other concerning behaviour",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +78,8 @@ class CaseRow:
         leased = case.lease_expires_at is not None and case.lease_expires_at > now
         reasons = [str(r) for r in case.priority_parts.get("reasons", []) if r]
         waiting = parts.get("waiting")
-        if isinstance(waiting, int | float) and waiting >= 1:
-            reasons.append(f"waiting adds {waiting:.0f} points")
+        if isinstance(waiting, int | float) and round(waiting) >= 1:
+            reasons.append(f"waiting adds {plural(round(waiting), 'point')}")
         score = parts.get("score")
         return cls(
             id=case.id,
@@ -111,6 +100,11 @@ class CaseRow:
         )
 
 
+def bank_choices(session: Session) -> list[tuple[str, bool]]:
+    """(name, is_allowlist) of every bank, for the decision form's "which bank" choice."""
+    return [(bank.name, bank.is_allowlist) for bank in banks.list_banks(session)]
+
+
 @dataclass(frozen=True, slots=True)
 class QueueView:
     rows: list[CaseRow]
@@ -118,7 +112,13 @@ class QueueView:
 
 
 def queue_view(
-    session: Session, *, kind: str = "", label: str = "", overdue: bool = False, escalated: bool | None = None
+    session: Session,
+    actor: Actor,
+    *,
+    kind: str = "",
+    label: str = "",
+    overdue: bool = False,
+    escalated: bool | None = None,
 ) -> QueueView:
     """Waiting cases in claim order (live risk first, then rank), with the figures above the list."""
     now = utcnow()
@@ -126,6 +126,7 @@ def queue_view(
     for status in QUEUED:
         page = queue.list_cases(
             session,
+            actor,
             status=status,
             kind=kind or None,
             label=label or None,
@@ -165,7 +166,8 @@ class AlertView:
     conversation_id: str
     risk: float
     live: bool
-    behaviours: list[tuple[str, str]]  # (behaviour, plain words)
+    behaviours: list[tuple[str, str]]  # (behaviour, plain words): what the suspect did
+    context: list[tuple[str, str]]  # what the child said about themselves (their words, not the suspect's)
     reasons: list[str]
 
 
@@ -264,7 +266,8 @@ def case_view(session: Session, case: Case, actor: Actor, media_dir: Path) -> Ca
                     signal.conversation_id,
                     signal.risk,
                     signal.live,
-                    [(b.value, BEHAVIOUR_TEXT.get(b.value, b.value)) for b in signal.behaviours],
+                    [(b.value, PLAIN[b]) for b in signal.behaviours if b not in CONTEXT],
+                    [(b.value, PLAIN[b]) for b in signal.behaviours if b in CONTEXT],
                     list(signal.reasons),
                 )
             )

@@ -51,6 +51,7 @@ def test_integrators_see_only_their_endpoints(
     bad = client.post("/v1/webhooks", headers=mine, json={"url": "http://127.0.0.1:9/x", "events": ["nope"]})
     assert bad.status_code == 422
     assert client.delete(f"/v1/webhooks/{created['id']}", headers=mine).json()["active"] is False
+    assert client.post(f"/v1/webhooks/{created['id']}/reactivate", headers=mine).json()["active"] is True
 
 
 def test_dead_letters_listed_and_replayed(

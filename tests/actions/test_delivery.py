@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from safeguard.actions import endpoints, outbox
+from safeguard.actions.errors import EndpointInactive
 from safeguard.actions.models import WebhookDelivery
 from safeguard.actions.worker import DeliveryWorker
 from safeguard.review import decisions, flows, queue
@@ -148,6 +149,7 @@ def test_killing_the_worker_mid_delivery_loses_nothing(db: Database, tmp_path: P
             SAFEGUARD_WEBHOOK_ALLOW_NETWORKS='["127.0.0.0/8"]',
             SAFEGUARD_WEBHOOK_ALLOW_HTTP="true",
             SAFEGUARD_WEBHOOK_LEASE_SECONDS="1",
+            SAFEGUARD_WEBHOOK_TIMEOUT_SECONDS="0.5",
             SAFEGUARD_WEBHOOK_BACKOFF_BASE_SECONDS="0.05",
             SAFEGUARD_WEBHOOK_CONCURRENCY="1",
             SAFEGUARD_WEBHOOK_BATCH_SIZE="1",
@@ -189,6 +191,31 @@ def test_deactivated_endpoint_gets_nothing_new(db: Database) -> None:
         worker.drain(timeout=2)
         worker.stop()
     assert deliveries(db) == [] and receiver.attempts == []
+
+
+def test_dead_letters_of_a_deactivated_endpoint_are_not_replayed(db: Database) -> None:
+    settings = WEBHOOKS.model_copy(update={"retry_window_seconds": 0.3})
+    with running(Receiver(always_fail=True)) as receiver:
+        endpoint_id = register(db, receiver, ["decision.made"])
+        open_and_decide(db, "upload-1", "entry-1")
+        worker = DeliveryWorker(db, settings, poll_seconds=0.01).start()
+        try:
+            wait_for(lambda: [d.status for d in deliveries(db)] == ["dead"])
+        finally:
+            worker.stop()
+        dead_id = deliveries(db)[0].id
+        with db.session() as session:
+            endpoints.deactivate(session, MOD_A_ADMIN, endpoint_id)
+        with pytest.raises(EndpointInactive, match="reactivate"), db.session() as session:
+            outbox.replay(session, MOD_A_ADMIN, dead_id)
+        with pytest.raises(EndpointInactive), db.session() as session:
+            outbox.replay_dead(session, MOD_A_ADMIN, endpoint_id=endpoint_id)
+        with db.session() as session:
+            assert outbox.replay_dead(session, MOD_A_ADMIN) == 0
+        assert [d.status for d in deliveries(db)] == ["dead"]
+        with db.session() as session:
+            endpoints.reactivate(session, MOD_A_ADMIN, endpoint_id)
+            assert outbox.replay(session, MOD_A_ADMIN, dead_id).status == "pending"
 
 
 MOD_A_ADMIN = INTEGRATOR  # the integrator owns the endpoint and may replay and deactivate it

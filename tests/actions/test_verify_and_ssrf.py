@@ -129,8 +129,11 @@ def test_urls_are_checked_after_resolution() -> None:
     # The error must not tell an integrator what an internal name resolves to.
     assert "127.0.0.1" not in str(refused.value)
     assert "::1" not in str(refused.value)
-    with pytest.raises(UnsafeWebhookUrl, match="https"):
+    # Each refusal an operator can lift names the setting that lifts it.
+    with pytest.raises(UnsafeWebhookUrl, match=r"https.*SAFEGUARD_WEBHOOK_ALLOW_HTTP"):
         ssrf.resolve("http://127.0.0.1/hook", allow_http=False, allow_networks=["127.0.0.0/8"])
+    with pytest.raises(UnsafeWebhookUrl, match="SAFEGUARD_WEBHOOK_ALLOW_NETWORKS"):
+        ssrf.resolve("https://127.0.0.1/hook", allow_http=False, allow_networks=[])
     with pytest.raises(UnsafeWebhookUrl, match="credentials"):
         ssrf.resolve("https://user:pw@127.0.0.1/", allow_http=False, allow_networks=["127.0.0.0/8"])
     for url in ["ftp://127.0.0.1/", "https:///nohost", "https://[::1/"]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -72,3 +73,36 @@ def test_a_key_revoked_elsewhere_stops_working_within_the_cache_time(
         time.sleep(0.6)
         assert client.get("/v1/keys", headers=headers).status_code == 401
         assert client.get("/v1/keys", headers={"Authorization": "Bearer sg_unknown"}).status_code == 401
+
+
+def test_keys_show_last_use_and_expire(
+    client: TestClient, admin_headers: dict[str, str], db: Database
+) -> None:
+    created = client.post(
+        "/v1/keys", headers=admin_headers, json={"name": "short-lived", "role": "integrator"}
+    ).json()
+    assert created["last_used_at"] is None and created["expires_at"] is None
+    key = {"Authorization": f"Bearer {created['key']}"}
+    assert client.get("/v1/banks", headers=key).status_code == 200
+    listed = {k["id"]: k for k in client.get("/v1/keys", headers=admin_headers).json()}
+    assert listed[created["id"]]["last_used_at"] is not None
+
+    past = client.post(
+        "/v1/keys",
+        headers=admin_headers,
+        json={"name": "late", "role": "integrator", "expires_at": "2001-01-01T00:00:00Z"},
+    )
+    assert past.status_code == 422 and past.json()["field"] == "expires_at"
+
+    soon = datetime.now(UTC) + timedelta(seconds=1)
+    expiring = client.post(
+        "/v1/keys",
+        headers=admin_headers,
+        json={"name": "expiring", "role": "integrator", "expires_at": soon.isoformat()},
+    ).json()
+    assert expiring["expires_at"] is not None
+    bearer = {"Authorization": f"Bearer {expiring['key']}"}
+    assert client.get("/v1/banks", headers=bearer).status_code == 200  # cached, but only until it expires
+    time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.05)
+    refused = client.get("/v1/banks", headers=bearer)
+    assert refused.status_code == 401 and "expired" in refused.json()["detail"]

@@ -7,10 +7,16 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageOps
 
-from safeguard.auth import Role
+from safeguard import audit
+from safeguard.auth import Actor, Role
+from safeguard.banks import media as bank_media
+from safeguard.media import HashOptions, HashResult
+from safeguard.store import db as store_db
+from safeguard.store.db import Database
 from tests.banks.helpers import edited, flip_bits, jpeg_bytes, random_pdq, synthetic_image, wait_for
 from tests.helpers import IMAGES, problem_of
 
@@ -279,3 +285,33 @@ def test_deleting_or_disabling_a_bank_stops_matching_at_once_in_the_answering_wo
     client.put("/c/bank/paused", json={"enabled": True}, headers=admin)
     assert client.delete("/c/bank/paused", headers=admin).status_code == 200
     assert _match(client, integrator, values[1])["matched"] is False
+
+
+def test_upload_hashes_before_its_write_transaction(
+    client: TestClient,
+    auth_headers: Callable[[Role], dict[str, str]],
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While a bank upload hashes (a video: minutes), other writers are not kept waiting (#24)."""
+    admin = auth_headers(Role.admin)
+    bank = client.post("/v1/banks", json={"name": "slow"}, headers=admin).json()["id"]
+    real = bank_media.hash_upload
+    during: list[str] = []
+
+    def hash_while_writing(data: bytes, options: HashOptions) -> HashResult:
+        with db.session() as session:  # blocked by the upload's own transaction before the fix
+            audit.record(session, Actor.system("tests"), "test.during_hash", "bank", "0")
+        during.append("written")
+        return real(data, options)
+
+    monkeypatch.setattr(store_db, "SQLITE_BUSY_TIMEOUT_MS", 2000)  # fail fast instead of waiting 30 s
+    monkeypatch.setattr(bank_media, "hash_upload", hash_while_writing)
+    for path in (f"/v1/banks/{bank}/content/upload", "/c/bank/slow/content"):
+        field = "file" if path.startswith("/v1") else "photo"
+        image = synthetic_image(len(during) + 3)
+        r = client.post(path, files={field: ("a.jpg", jpeg_bytes(image))}, headers=admin)
+        assert r.status_code in (200, 201), r.text
+    assert during == ["written", "written"]
+    missing = client.post("/v1/banks/999999/content/upload", files={"file": ("a.jpg", b"x")}, headers=admin)
+    assert missing.status_code == 404 and during == ["written", "written"]  # no hashing for a bad bank

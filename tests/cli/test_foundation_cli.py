@@ -34,6 +34,18 @@ def test_keys_lifecycle_and_audit(db: Database, tmp_path: Path) -> None:
     assert verified.returncode == 0 and "2 records" in verified.stdout
 
 
+def test_keys_created_with_an_expiry_list_it(db: Database, tmp_path: Path) -> None:
+    created = run_cli(
+        "keys", "create", "--role", "integrator", "--name", "trial", "--expires-in-days", "30",
+        home=tmp_path, database_url=db.url,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    listed = run_cli("keys", "list", home=tmp_path, database_url=db.url).stdout
+    assert "last used" in listed and "never" in listed and "expires" in listed
+    row = next(line for line in listed.splitlines() if "trial" in line)
+    assert re.search(r"20\d\d-\d\d-\d\dT", row.split("never")[1]), row  # the expiry is shown
+
+
 def test_bad_input_is_one_line_on_stderr(db: Database, tmp_path: Path) -> None:
     assert_one_line_error(
         run_cli("keys", "create", "--role", "root", "--name", "x", home=tmp_path, database_url=db.url),

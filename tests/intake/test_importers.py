@@ -52,7 +52,8 @@ def test_json_format_round_trips() -> None:
     parsed = parse_referrals((SAMPLES / "referrals.json").read_bytes())
     assert parsed.format == "safeguard-json"
     first = parsed.referrals[0]
-    assert first.indicators == ("arranging_to_meet",)
+    # The incident type (enticement) and the identified victim add to the explicit indicator.
+    assert first.indicators == ("arranging_to_meet", "grooming", "grooming_identified_child")
     assert first.accounts[0].platform == "friendsnet" and first.accounts[0].screen_name == "T_Person"
     assert first.files[0].category == "B" and first.files[0].labels == ("csam",)
     assert parsed.referrals[1].incident_at == datetime(2024, 4, 5, 9, 0, tzinfo=UTC)
@@ -166,3 +167,37 @@ def test_same_id_twice_in_a_file() -> None:
     assert len(parse_referrals(same, "csv").referrals) == 1
     different = _rejected(b"source,id,emails\nnca,A,a@example.org\nnca,A,b@example.org\n", "csv")
     assert different.where == "line 3" and "first at line 2" in different.reason
+
+
+ENTICEMENT_XML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<report><reportId>X-1</reportId>
+  <incidentSummary><incidentType>Online Enticement of Children</incidentType></incidentSummary>
+  <victim><victimPerson><firstName>Child</firstName><age>11</age></victimPerson></victim>
+</report>"""
+ENTICEMENT_JSON = b"""{"format": "safeguard.referrals/v1", "referrals": [{"source": "ncmec", "id": "X-1",
+  "incident": {"type": "online enticement of children"}, "victims": [{"age": 11, "identified": true}]}]}"""
+ENTICEMENT_CSV = (
+    b"source,id,incident_type,victims\nncmec,X-1,Online Enticement Of Children,age=11|identified=yes\n"
+)
+
+
+def test_every_format_maps_incident_types_to_indicators() -> None:
+    from safeguard.intake.config import PriorityConfig
+    from safeguard.intake.priority import Features, prioritise
+
+    found = {}
+    for data in (ENTICEMENT_XML, ENTICEMENT_JSON, ENTICEMENT_CSV):
+        (referral,) = parse_referrals(data).referrals
+        found[parse_referrals(data).format] = referral
+    assert set(found) == {"cybertip-xml", "safeguard-json", "csv"}
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    for referral in found.values():
+        # An enticement report about an identified 11-year-old: grooming of an identified child, any format.
+        assert referral.indicators == ("grooming", "grooming_identified_child"), referral
+        priority = prioritise(Features.of(referral, when), PriorityConfig(), when)
+        assert "grooming_identified_child" in [r.factor for r in priority.reasons]
+    scores = {prioritise(Features.of(r, when), PriorityConfig(), when).score for r in found.values()}
+    assert len(scores) == 1, scores
+    # Explicit indicators are kept, and an unknown incident type implies nothing.
+    plain = b"source,id,incident_type,indicators\nncmec,X-2,Public report,sextortion\n"
+    assert parse_referrals(plain).referrals[0].indicators == ("sextortion",)

@@ -230,3 +230,34 @@ def test_pairwise_scores_arithmetic() -> None:
     assert pairwise_scores([1, 1, 2, 2], [1, 1, 2, 2]) == (1.0, 1.0, 1.0)
     precision, recall, _ = pairwise_scores([1, 1, 1, 1], [1, 1, 2, 2])
     assert (precision, recall) == (2 / 6, 1.0)
+
+
+def test_synthetic_identifiers_are_all_from_reserved_ranges() -> None:
+    import ipaddress
+
+    from safeguard.intake.synthetic import DRAMA_PHONES
+
+    documentation = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
+    documentation += [ipaddress.ip_network("2001:db8::/32"), ipaddress.ip_network("100.64.0.0/10")]
+    drama = set(DRAMA_PHONES)
+    # Both settings, a World larger than the IPv4 documentation space, and a chunk far along the index.
+    sets = [generate(3_000, seed=3, hard=True), generate(300, seed=4, hard=False)]
+    sets.append(generate(50, seed=5, start_index=10**8))
+    phones = emails = 0
+    for data in sets:
+        for r in data.referrals:
+            for email in r.emails:
+                domain = email.rsplit("@", 1)[1].lower()
+                assert domain.endswith((".example", ".test")) or domain == "example.org", email
+                emails += 1
+            for phone in r.phones:
+                digits = "".join(c for c in phone if c.isdigit())
+                national = digits.removeprefix("0044").removeprefix("44").removeprefix("0")
+                assert national in drama, phone
+                phones += 1
+            for ip in r.ips:
+                address = ipaddress.ip_address(ip.address)
+                assert any(address in net for net in documentation), ip.address
+            for device in r.devices:
+                assert device.value.startswith("00") and len(device.value) == 15, device
+    assert phones > 100 and emails > 100  # the check saw identifiers of every kind

@@ -5,12 +5,8 @@ from __future__ import annotations
 from safeguard.actions.config import WebhookSettings
 from safeguard.auth import Actor, Role
 from safeguard.review.config import ReviewSettings
-from safeguard.review.signals import (
-    Behaviour,
-    GroomingAlertSignal,
-    MediaMatchSignal,
-    Reach,
-)
+from safeguard.review.signals import GroomingAlertSignal, MediaMatchSignal, Reach
+from safeguard.text.vocabulary import Behaviour
 
 INTEGRATOR = Actor(kind="api_key", id="100", role=Role.integrator)
 MOD_A = Actor(kind="api_key", id="201", role=Role.moderator)

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from safeguard.review import flows, queue
-from safeguard.review.signals import Behaviour
 from safeguard.store.db import Database
+from safeguard.text.vocabulary import Behaviour
 from tests.cli.helpers import run_cli
 from tests.review.helpers import INTEGRATOR, MOD_A, REVIEW, alert, match
 
@@ -15,7 +15,9 @@ from tests.review.helpers import INTEGRATOR, MOD_A, REVIEW, alert, match
 def test_cases_stats(db: Database, tmp_path: Path) -> None:
     with db.session() as session:
         flows.open_case(session, INTEGRATOR, match("u1"), settings=REVIEW)
-        flows.open_case(session, INTEGRATOR, alert("c1", behaviours=[Behaviour.sextortion]), settings=REVIEW)
+        flows.open_case(
+            session, INTEGRATOR, alert("c1", behaviours=[Behaviour.threats_sextortion]), settings=REVIEW
+        )
         queue.claim_next(session, MOD_A, settings=REVIEW)
     result = run_cli("cases", "stats", "--json", home=tmp_path, database_url=db.url)
     assert result.returncode == 0, result.stderr

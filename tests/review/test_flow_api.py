@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from safeguard.actions.worker import DeliveryWorker
 from safeguard.auth import Role
-from safeguard.review.signals import Behaviour
 from safeguard.store.db import Database
+from safeguard.text.vocabulary import Behaviour
 from tests.actions.receiver import Receiver, running
 from tests.review.helpers import REVIEW, WEBHOOKS, alert, match
 
@@ -38,6 +38,7 @@ def test_match_and_alert_to_decision_to_webhook(
         auth_headers(Role.moderator),
         auth_headers(Role.moderator),
     )
+    client.post("/v1/banks", json={"name": "confirmed"}, headers=admin_headers)
     with running(Receiver(fail_first=1)) as receiver:
         r = client.post(
             "/v1/webhooks",
@@ -54,7 +55,7 @@ def test_match_and_alert_to_decision_to_webhook(
         )
         assert content.status_code == 201, content.text
         assert content.json()["created"] and not content.json()["live_risk"]
-        chat = alert("conv-9", behaviours=[Behaviour.meeting_arrangement, Behaviour.secrecy])
+        chat = alert("conv-9", behaviours=[Behaviour.meeting, Behaviour.secrecy])
         conversation = client.post("/v1/cases/signals", headers=platform, json=chat.model_dump(mode="json"))
         assert conversation.json()["live_risk"] is True
         # A child reports the same adult: an account case, linked to the conversation by the account.
@@ -92,7 +93,7 @@ def test_match_and_alert_to_decision_to_webhook(
         r = client.post(
             f"/v1/cases/{second['id']}/decisions",
             headers=mod_a,
-            json={"label": "A1", "actions": ["remove_content", "add_to_bank"]},
+            json={"label": "A1", "actions": ["remove_content", "add_to_bank"], "bank": "confirmed"},
         )
         assert r.status_code == 201, r.text
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from safeguard.review.priority import rank_of, score, with_waiting
-from safeguard.review.signals import Behaviour, ReportCategory, ReporterKind, UserReportSignal
+from safeguard.review.signals import ReportCategory, ReporterKind, UserReportSignal
 from safeguard.store.base import utcnow
+from safeguard.text.vocabulary import Behaviour
 from tests.review.helpers import alert, match
 
 
@@ -20,9 +21,9 @@ def test_parts_and_reasons() -> None:
 
 
 def test_child_at_risk_now() -> None:
-    assert score([alert("c", behaviours=[Behaviour.image_request])]).live_risk
-    assert not score([alert("c", behaviours=[Behaviour.image_request], live=False)]).live_risk
-    assert not score([alert("c", behaviours=[Behaviour.secrecy, Behaviour.gifts])]).live_risk
+    assert score([alert("c", behaviours=[Behaviour.images_webcam])]).live_risk
+    assert not score([alert("c", behaviours=[Behaviour.images_webcam], live=False)]).live_risk
+    assert not score([alert("c", behaviours=[Behaviour.secrecy, Behaviour.gifts_money])]).live_risk
     child = UserReportSignal(
         subject_kind="account",
         subject_id="x",
@@ -38,7 +39,10 @@ def test_waiting_time_is_added_and_the_rank_orders_like_the_score() -> None:
     now = utcnow()
     p = score([match("c", labels=["B2"])])
     shown = with_waiting(p.parts(), p.base, now - timedelta(hours=10), now)
-    assert shown["waiting"] == 15.0 and shown["score"] == round(p.base + 15, 2)
+    assert shown["waiting"] == 15 and shown["score"] == round(p.base + 15)
+    assert all(
+        isinstance(shown[k], int) for k in ("severity", "confidence", "child_at_risk", "reach", "score")
+    )
     old = rank_of(10.0, now - timedelta(hours=10))
     fresh = rank_of(20.0, now)
     assert old > fresh  # 10 + 15 waiting beats 20 fresh

@@ -11,9 +11,10 @@ from safeguard.review import decisions, flows, queue
 from safeguard.review.decisions import Action
 from safeguard.review.errors import CaseNotOpen, FourEyesViolation, InvalidDecision, LeaseNotHeld, SeniorOnly
 from safeguard.review.models import BankRequest, Case, ReviewEvent
-from safeguard.review.signals import Behaviour, Label, ReportCategory, ReporterKind, UserReportSignal
+from safeguard.review.signals import Label, ReportCategory, ReporterKind, UserReportSignal
 from safeguard.store.base import utcnow
 from safeguard.store.db import Database
+from safeguard.text.vocabulary import Behaviour
 from tests.review.helpers import INTEGRATOR, MOD_A, MOD_B, REVIEW, SENIOR, alert, match
 
 
@@ -36,8 +37,8 @@ def test_live_risk_outranks_a_thousand_reuploads_and_waiting_ages_the_rest(db: D
         old.queued_at -= timedelta(days=2)
         old.rank += 72.0  # rank = base - rate * queued time: queued earlier ranks higher
     a1 = open_signal(db, match("new", entry="e-a1", labels=["A1"], distance=0, account="a2"))
-    not_live = open_signal(db, alert("c-old", behaviours=[Behaviour.meeting_arrangement], live=False))
-    live = open_signal(db, alert("c-now", behaviours=[Behaviour.sextortion], risk=0.3))
+    not_live = open_signal(db, alert("c-old", behaviours=[Behaviour.meeting], live=False))
+    live = open_signal(db, alert("c-now", behaviours=[Behaviour.threats_sextortion], risk=0.3))
     order = [claim(db) for _ in range(4)]
     assert order[0] == live  # lowest risk score, but a child at risk now
     assert order[1:] == [b2, a1, not_live]  # two days of waiting outweigh A1 vs B2
@@ -83,7 +84,7 @@ def test_filters_by_kind_and_label_and_overdue(db: Database) -> None:
     assert claim(db, labels=["A1"]) is None
     with db.session() as session:
         session.execute(update(Case).where(Case.id == a2).values(due_at=utcnow() - timedelta(minutes=1)))
-        page = queue.list_cases(session, overdue=True)
+        page = queue.list_cases(session, SENIOR, overdue=True)
         assert [c.id for c in page.cases] == [a2]
         assert queue.stats(session).overdue == 1
 

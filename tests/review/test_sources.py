@@ -91,14 +91,18 @@ def test_scan_to_case_to_bank(db: Database) -> None:
         assert banked == [QUERY]
 
 
-def test_detector_behaviours_map_onto_live_risk() -> None:
+def test_detector_behaviours_are_review_behaviours() -> None:
+    """One vocabulary: the detector's names arrive unchanged (the partner's disclosure as context, the
+    speaker's own dropped); a name outside the vocabulary is an error, never a silent "other"."""
     signal = alert_from_text(
         conversation_id="c1",
         risk=0.8,
-        behaviours=["secrecy", "meeting", "minor_self_disclosure", "something_new"],
+        behaviours=["secrecy", "meeting", "minor_self_disclosure", "other_participant_minor"],
         reasons=["asks to meet on saturday"],
     )
-    assert [b.value for b in signal.behaviours] == ["secrecy", "meeting_arrangement", "other"]
+    assert [b.value for b in signal.behaviours] == ["secrecy", "meeting", "other_participant_minor"]
+    with pytest.raises(ValueError):
+        alert_from_text(conversation_id="c1", risk=0.8, behaviours=["secrecy", "something_new"])
     assert score([signal]).live_risk
     calm = alert_from_text(conversation_id="c1", risk=0.8, behaviours=["flattery_trust", "age_gap"])
     assert not score([calm]).live_risk

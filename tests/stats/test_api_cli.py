@@ -140,3 +140,10 @@ def test_cli_subprocess_success_and_one_line_errors(tmp_path: Path, db: Database
         run_cli("stats", "report", "--chart", str(tmp_path / "x.gif"), home=home, database_url=db.url),
         ".png or .svg",
     )
+
+
+def test_cli_funnel_near_the_last_year_is_a_one_line_error(tmp_path: Path, db: Database) -> None:
+    """The CLI shares the API's funnel window: a start whose default end would pass year 9999 is refused in
+    one line naming the field, not a traceback."""
+    result = run_cli("stats", "funnel", "--start", "9999-06-01", home=tmp_path / "home", database_url=db.url)
+    assert_one_line_error(result, "dates must lie between")

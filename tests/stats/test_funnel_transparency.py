@@ -13,7 +13,7 @@ from safeguard.stats.charts import funnel_chart, series_chart
 from safeguard.stats.export import to_csv, to_json
 from safeguard.stats.figures import compare
 from safeguard.stats.funnel import PackageFacts, funnel
-from safeguard.stats.periods import Period
+from safeguard.stats.periods import Period, financial_year_window, funnel_window
 from safeguard.stats.transparency import EventKind, ModerationEvent, transparency_report
 
 APRIL = datetime(2024, 4, 1, tzinfo=UTC)
@@ -141,3 +141,18 @@ def test_charts(tmp_path: Path) -> None:
     assert b"<svg" in svg.read_bytes()[:500]
     with pytest.raises(InvalidInput, match=r"png or \.svg"):
         series_chart(counts, None, "x", tmp_path / "s.pdf")
+
+
+def test_the_funnel_window_defaults_to_the_financial_year_of_now() -> None:
+    march = datetime(2025, 3, 31, 23, 59, tzinfo=UTC)
+    april = datetime(2025, 4, 1, tzinfo=UTC)
+    assert funnel_window(now=march) == (datetime(2024, 4, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC))
+    assert funnel_window(now=april) == (datetime(2025, 4, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
+    assert financial_year_window("2023/24") == (
+        datetime(2023, 4, 1, tzinfo=UTC),
+        datetime(2024, 4, 1, tzinfo=UTC),
+    )
+    assert funnel_window(april, april + timedelta(days=7))[1] == datetime(2025, 4, 8, tzinfo=UTC)
+    with pytest.raises(InvalidInput) as refused:
+        funnel_window(datetime(2024, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC))
+    assert refused.value.field == "end"

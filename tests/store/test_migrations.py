@@ -12,9 +12,9 @@ from sqlalchemy import text
 
 from safeguard.api.app import create_app
 from safeguard.config import Settings
+from safeguard.schema import metadata
 from safeguard.store.db import Database
 from safeguard.store.migrate import SchemaNotReady, SchemaState, head_revision, schema_status
-from safeguard.store.models import metadata
 
 
 def test_migrated_schema_matches_models(db: Database) -> None:

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from safeguard.text.behaviours import Behaviour, detect, detect_reference, first_words
+from safeguard.text.behaviours import BEHAVIOURS, detect, detect_reference, first_words
+from safeguard.text.vocabulary import Behaviour
 from tests.text.fixtures import ADVERSARIAL, GROOMING
 
 # One synthetic example of each behaviour, and a near miss that must not count as it.
@@ -52,7 +53,7 @@ def test_handles_are_not_ages() -> None:
 
 def test_grooming_fixture_shows_every_grooming_behaviour() -> None:
     seen = {h.behaviour for _, text in GROOMING for h in detect(text)}
-    assert seen == set(Behaviour)
+    assert seen == set(BEHAVIOURS)
 
 
 @pytest.mark.parametrize("name", ["adult_flirting", "everyday", "friends_meeting"])

@@ -150,7 +150,7 @@ class Stack:
             "conversation_id": conversation_id,
             "account_id": f"adult-{conversation_id}",
             "risk": 0.82,
-            "behaviours": ["age_probing", "secrecy", "platform_move"],
+            "behaviours": ["age_location_probing", "secrecy", "channel_move"],
             "reasons": ["asked how old the child is", "asked to keep the chat secret", "asked to move app"],
             "live": False,
         }

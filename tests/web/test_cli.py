@@ -45,8 +45,7 @@ def test_users_create_list_and_sign_in(tmp_path: Path, db: Database) -> None:
     done = _run(["create", "mod1", "--role", "moderator", "--password-stdin"], tmp_path, db, PASSWORD + "\n")
     assert done.returncode == 0, done.stderr
     assert "created user" in done.stdout and PASSWORD not in done.stdout + done.stderr
-    with db.session() as session:
-        assert users.login(session, "mod1", PASSWORD).ok
+    assert users.login(db, "mod1", PASSWORD).ok
     listed = _run(["list"], tmp_path, db)
     assert "mod1" in listed.stdout and "moderator" in listed.stdout
     again = _run(["create", "mod1", "--role", "moderator", "--password-stdin"], tmp_path, db, PASSWORD + "\n")

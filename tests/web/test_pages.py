@@ -14,6 +14,7 @@ from safeguard.auth.models import ApiKey
 from safeguard.store.db import Database
 from safeguard.users.config import get_web_settings
 from safeguard.users.models import User
+from safeguard.users.throttle import LoginThrottle
 from tests.web.conftest import PASSWORD, MakeUser, csrf_of, sign_in
 from tests.web.routes import ui_app
 
@@ -63,12 +64,38 @@ def test_repeated_failures_lock_the_account_in_the_browser_flow(
     client: TestClient, make_user: MakeUser, db: Database
 ) -> None:
     make_user(Role.moderator, "mod")
+    ui_app(client.app).state.login_throttle = LoginThrottle(attempts=1000, window_s=60)  # many addresses
     for _ in range(get_web_settings().lockout_attempts):
         _post_login(client, "mod", "not the right password")
     assert _post_login(client, "mod", PASSWORD).status_code == 401  # type: ignore[attr-defined]
     with db.read_session() as session:
         row = session.scalars(select(User).where(User.username == "mod")).one()
         assert row.locked_until is not None
+
+
+def test_one_client_failing_is_throttled_with_429_and_the_account_stays_usable(
+    client: TestClient, make_user: MakeUser, db: Database
+) -> None:
+    make_user(Role.moderator, "mod")
+    for _ in range(get_web_settings().throttle_attempts):
+        assert _post_login(client, "mod", "not the right password").status_code == 401  # type: ignore[attr-defined]
+    page = _post_login(client, "mod", PASSWORD)
+    assert page.status_code == 429  # type: ignore[attr-defined]
+    assert 1 <= int(page.headers["retry-after"]) <= 15 * 60  # type: ignore[attr-defined]
+    assert "Too many sign-in attempts" in page.text  # type: ignore[attr-defined]
+    form = client.get("/ui/login")
+    problem = client.post(
+        "/ui/login",
+        data={"username": "mod", "password": PASSWORD, "csrf_token": csrf_of(form.text)},
+        headers={"accept": "application/problem+json"},
+    )
+    assert problem.status_code == 429 and problem.headers["content-type"] == "application/problem+json"
+    assert problem.json()["type"] == "/problems/login-throttled" and problem.headers["retry-after"]
+    with db.read_session() as session:
+        row = session.scalars(select(User).where(User.username == "mod")).one()
+        assert row.locked_until is None  # the account itself is not locked: another address signs in
+    other = TestClient(client.app, client=("192.0.2.8", 5000))
+    assert _post_login(other, "mod", PASSWORD).status_code == 303  # type: ignore[attr-defined]
 
 
 def test_login_form_without_its_csrf_token_is_refused(client: TestClient, make_user: MakeUser) -> None:
@@ -146,6 +173,20 @@ def test_admin_creates_and_revokes_an_api_key(
         assert session.get(ApiKey, key_id).revoked_at is not None  # type: ignore[union-attr]
     bad = client.post("/ui/admin/keys", data={"csrf_token": csrf, "name": "x", "role": "emperor"})
     assert bad.status_code == 422 and "unknown role" in bad.text
+
+
+def test_admin_sees_key_expiry_and_last_use(
+    client: TestClient, login: Callable[[Role], str], db: Database
+) -> None:
+    csrf = login(Role.admin)
+    form = {"csrf_token": csrf, "name": "trial", "role": "integrator", "expires_in_days": "30"}
+    page = client.post("/ui/admin/keys", data=form)
+    assert page.status_code == 200 and "active, expires" in page.text and "never" in page.text
+    with db.read_session() as session:
+        row = session.scalars(select(ApiKey).where(ApiKey.name == "trial")).one()
+        assert row.expires_at is not None and row.last_used_at is None
+    bad = client.post("/ui/admin/keys", data={**form, "name": "t2", "expires_in_days": "-3"})
+    assert bad.status_code == 422 and "expires in days" in bad.text
 
 
 def test_admin_manages_users(client: TestClient, login: Callable[[Role], str], db: Database) -> None:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from safeguard.auth import Actor, Role
+from safeguard.banks import service as banks
 from safeguard.config import Settings
 from safeguard.review import flows
 from safeguard.review.models import Case, Decision, ReviewEvent
@@ -34,7 +35,9 @@ def _keep_image(settings: Settings) -> str:
     return sha
 
 
-def _media_case(db: Database, content_id: str, label: str, sha: str | None = None) -> int:
+def _media_case(
+    db: Database, content_id: str, label: str, sha: str | None = None, query_hash: str | None = None
+) -> int:
     signal = MediaMatchSignal(
         content_id=content_id,
         account_id="uploader",
@@ -43,13 +46,14 @@ def _media_case(db: Database, content_id: str, label: str, sha: str | None = Non
         distance=4,
         labels=[label],  # type: ignore[list-item]
         content_sha256=sha,
+        query_hash=query_hash,
     )
     with db.session() as session:
         return flows.open_case(session, PLATFORM, signal).case.id
 
 
 def _grooming_case(db: Database, conversation: str, *, live: bool) -> int:
-    behaviours = ["meeting_arrangement", "secrecy"] if live else ["age_probing"]
+    behaviours = ["meeting", "secrecy"] if live else ["age_location_probing"]
     signal = GroomingAlertSignal(
         conversation_id=conversation,
         risk=0.9,
@@ -87,11 +91,14 @@ def test_claim_decide_and_the_event_for_the_platform(
     client: TestClient, login: Callable[[Role], str], db: Database, settings: Settings
 ) -> None:
     sha = _keep_image(settings)
-    case_id = _media_case(db, "c-1", "A2", sha)
+    case_id = _media_case(db, "c-1", "A2", sha, query_hash="ab" * 32)
+    with db.session() as session:
+        bank = banks.create_bank(session, Actor.system("tests"), name="our-confirmed").id
     csrf = login(Role.moderator)
     assert _claim(client, csrf) == f"/ui/cases/{case_id}"
     page = client.get(f"/ui/cases/{case_id}")
     assert "you hold this case" in page.text and 'id="decide-form"' in page.text
+    assert '<option value="our-confirmed">our-confirmed</option>' in page.text
     assert f'src="/ui/cases/{case_id}/media/{sha}"' in page.text
     assert 'Viewed this session: <strong id="viewed-count">1</strong>' in page.text
     media = client.get(f"/ui/cases/{case_id}/media/{sha}")
@@ -105,6 +112,7 @@ def test_claim_decide_and_the_event_for_the_platform(
             "csrf_token": csrf,
             "label": "A2",
             "actions": ["remove_content", "add_to_bank"],
+            "bank": "our-confirmed",
             "notes": "clear",
         },
         follow_redirects=False,
@@ -117,6 +125,9 @@ def test_claim_decide_and_the_event_for_the_platform(
         assert decision is not None and decision.moderator == "user:moderator-user"
         assert sorted(decision.actions) == ["add_to_bank", "remove_content"]
         types = list(session.scalars(select(ReviewEvent.type).where(ReviewEvent.case_id == case_id)))
+        [banked] = banks.list_content(session, banks.get_bank(session, bank))
+        assert banked.external_ids["safeguard_case"] == str(case_id) and banked.labels == ["A2"]
+        assert banks.signals_of(session, [banked.id])[banked.id][0].value == "ab" * 32
     assert "decision.made" in types
 
 

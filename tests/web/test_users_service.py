@@ -17,6 +17,7 @@ from safeguard.users import service as users
 from safeguard.users.config import WebSettings
 from safeguard.users.errors import InvalidUsername, UserExists, WeakPassword
 from safeguard.users.models import User, UserSession
+from safeguard.users.throttle import LoginThrottle, LoginThrottled
 
 SYSTEM = Actor.system("tests")
 PASSWORD = "a calm long passphrase 42"
@@ -29,8 +30,7 @@ def _create(db: Database, name: str = "mod", role: Role = Role.moderator) -> use
 
 
 def _login(db: Database, name: str, password: str = PASSWORD) -> users.LoginOutcome:
-    with db.session() as session:
-        return users.login(session, name, password, settings=SETTINGS)
+    return users.login(db, name, password, settings=SETTINGS)
 
 
 def _actions(db: Database) -> list[str]:
@@ -78,7 +78,104 @@ def test_unknown_user_and_wrong_password_fail_alike(db: Database) -> None:
     wrong = _login(db, "mod", "not the password at all")
     assert not unknown.ok and unknown.reason == "bad_credentials"
     assert not wrong.ok and wrong.reason == "bad_credentials"
-    assert _actions(db)[-1] == "user.login_failed"
+    assert _actions(db)[-2:] == ["user.login_failed", "user.login_failed"]
+    with db.read_session() as session:
+        first = session.scalars(select(AuditRecord).where(AuditRecord.action == "user.login_failed")).first()
+        assert first is not None and first.actor_kind == "anonymous" and first.object_id == "nobody"
+
+
+def test_unknown_locked_and_disabled_users_cost_a_full_password_check(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each failure path runs argon2 once, so timing does not tell which names exist or are locked."""
+    calls: list[str | None] = []
+    real = users.verify_password
+    monkeypatch.setattr(users, "verify_password", lambda h, p: calls.append(h) or real(h, p))
+    info = _create(db)
+    for _ in range(SETTINGS.lockout_attempts):
+        _login(db, "mod", "wrong password here")
+    assert _login(db, "mod").reason == "locked"
+    assert _login(db, "nobody").reason == "bad_credentials"
+    with db.session() as session:
+        users.unlock(session, SYSTEM, info.id)
+        users.set_disabled(session, SYSTEM, info.id, True)
+    assert _login(db, "mod").reason == "disabled"
+    assert len(calls) == SETTINGS.lockout_attempts + 3
+    assert calls.count(None) == 1  # the unknown name: the dummy hash
+
+
+def test_the_password_check_runs_outside_any_transaction(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While argon2 runs, another writer gets the write lock at once (it used to wait for the check)."""
+    _create(db)
+    real = users.verify_password
+    seen: list[bool] = []
+
+    def verify(stored: str | None, password: str) -> bool:
+        with db.session() as session:  # would deadlock / time out if login held the write lock
+            audit.record(session, SYSTEM, "test.during_check", "user", "0")
+        seen.append(True)
+        return real(stored, password)
+
+    monkeypatch.setattr(users, "verify_password", verify)
+    assert _login(db, "mod").ok
+    assert seen == [True]
+    assert _actions(db)[-2:] == ["test.during_check", "user.login"]
+
+
+def test_a_password_changed_during_the_check_does_not_sign_in(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    info = _create(db)
+    real = users.verify_password
+
+    def verify(stored: str | None, password: str) -> bool:
+        with db.session() as session:
+            users.set_password(session, SYSTEM, info.id, "a brand new passphrase 9")
+        return real(stored, password)
+
+    monkeypatch.setattr(users, "verify_password", verify)
+    assert _login(db, "mod").reason == "bad_credentials"
+
+
+def test_throttle_stops_one_client_not_the_user(db: Database) -> None:
+    _create(db)
+    throttle = LoginThrottle(attempts=2, window_s=60)
+    settings = WebSettings(lockout_attempts=50)
+
+    def attempt(client: str, password: str) -> users.LoginOutcome:
+        return users.login(db, "mod", password, settings=settings, client=client, throttle=throttle)
+
+    for _ in range(2):
+        assert attempt("10.0.0.66", "wrong password here").reason == "bad_credentials"
+    with pytest.raises(LoginThrottled) as refused:
+        attempt("10.0.0.66", PASSWORD)  # even the right password: this client must wait
+    assert 1 <= refused.value.retry_after <= 60
+    assert refused.value.to_problem()["status"] == 429
+    assert attempt("10.0.0.7", PASSWORD).ok  # the real user, elsewhere, is not locked out
+    assert _actions(db).count("user.login_failed") == 2  # the throttled try never reached the database
+
+
+def test_throttle_window_expires_and_success_clears() -> None:
+    throttle = LoginThrottle(attempts=1, window_s=10)
+    throttle.failed("a", "mod", now=100.0)
+    with pytest.raises(LoginThrottled):
+        throttle.check("a", "mod", now=105.0)
+    throttle.check("a", "mod", now=111.0)
+    throttle.failed("a", "mod", now=111.0)
+    throttle.succeeded("a", "mod")
+    throttle.check("a", "mod", now=112.0)
+
+
+def test_throttle_table_is_bounded() -> None:
+    throttle = LoginThrottle(attempts=1, window_s=60, max_entries=3)
+    for n in range(10):
+        throttle.failed("a", f"name{n}", now=1.0)
+    assert len(throttle._entries) == 3
+    with pytest.raises(LoginThrottled):
+        throttle.check("a", "name9", now=2.0)
+    throttle.check("a", "name0", now=2.0)  # evicted
 
 
 def test_lockout_after_repeated_failures_is_audited_and_refuses_the_right_password(db: Database) -> None:

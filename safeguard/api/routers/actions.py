@@ -21,7 +21,7 @@ integrators = require_roles(Role.integrator)
 
 EndpointId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 DeliveryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-EventType = Literal["case.opened", "decision.made"]
+EventType = Literal["case.opened", "decision.made", "case.escalated"]
 assert set(EventType.__args__) == set(EVENT_TYPES)  # type: ignore[attr-defined]
 
 
@@ -184,3 +184,12 @@ def deactivate_webhook(
     session: Annotated[Session, Depends(db_session)],
 ) -> WebhookOut:
     return WebhookOut.of(endpoints.deactivate(session, actor, endpoint_id))
+
+
+@router.post("/{endpoint_id}/reactivate", response_model=WebhookOut, summary="Reactivate a webhook endpoint")
+def reactivate_webhook(
+    endpoint_id: EndpointId,
+    actor: Annotated[Actor, Depends(integrators)],
+    session: Annotated[Session, Depends(db_session)],
+) -> WebhookOut:
+    return WebhookOut.of(endpoints.reactivate(session, actor, endpoint_id))

@@ -274,6 +274,7 @@ def add_content(
 def upload_content(
     bank_id: BankId,
     actor: Annotated[Actor, Depends(admins)],
+    read: Annotated[Session, Depends(read_session)],
     session: Annotated[Session, Depends(db_session)],
     file: Annotated[UploadFile, File(description="An image or video")],
     labels: Annotated[str, Form(max_length=5000, description="Comma-separated labels")] = "",
@@ -281,9 +282,12 @@ def upload_content(
     notes: Annotated[str, Form(max_length=10_000)] = "",
     media_type: Annotated[Literal["image", "video"] | None, Form()] = None,
 ) -> ContentAdded:
-    bank = service.get_bank(session, bank_id)
+    service.get_bank(read, bank_id)  # a 404 before any hashing, without the write lock
+    read.rollback()
     data = file.file.read()
+    # Hash first: the write transaction begins with the session's first statement, after the hashing.
     signals = media.hashes_to_bank(data, is_video=media_type == "video")
+    bank = service.get_bank(session, bank_id)
     meta = service.ContentMeta(tuple(x for x in labels.split(",") if x.strip()), source, {}, notes)
     added = service.add_content(session, actor, bank, signals, meta)
     all_signals = service.signals_of(session, [added.content.id])[added.content.id]

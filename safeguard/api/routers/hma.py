@@ -256,20 +256,24 @@ def _added(result: service.AddedContent) -> dict[str, Any]:
 def bank_add_file(
     bank_name: str,
     actor: Annotated[Actor, Depends(admins)],
+    read: Annotated[Session, Depends(read_session)],
     session: Annotated[Session, Depends(db_session)],
     photo: Annotated[UploadFile | None, File()] = None,
     video: Annotated[UploadFile | None, File()] = None,
     url: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> dict[str, Any]:
     _no_url(url)
-    bank = service.get_bank_by_name(session, bank_name)
+    service.get_bank_by_name(read, bank_name)  # a 404 before any hashing, without the write lock
+    read.rollback()
     if (photo is None) == (video is None):
         raise MalformedInput(
             "Neither `url` nor multipart file upload was received (form field photo or video)"
         )
     upload = photo or video
     assert upload is not None
+    # Hash first: the write transaction begins with the session's first statement, after the hashing.
     signals = media.hashes_to_bank(upload.file.read(), is_video=video is not None)
+    bank = service.get_bank_by_name(session, bank_name)
     return _added(service.add_content(session, actor, bank, signals, service.ContentMeta()))
 
 

@@ -26,6 +26,11 @@ class ApiKeyOut(BaseModel):
     created_at: datetime
     created_by: str
     revoked_at: datetime | None
+    expires_at: datetime | None = Field(default=None, description="Refused from this moment on; null: never.")
+    last_used_at: datetime | None = Field(
+        default=None, description="When the key was last checked (to within a minute); null: never used."
+    )
+    user: str | None = Field(description="The UI user who holds the key (one person for four-eyes).")
 
     @classmethod
     def of(cls, info: ApiKeyInfo) -> ApiKeyOut:
@@ -37,12 +42,25 @@ class ApiKeyOut(BaseModel):
             created_at=info.created_at,
             created_by=info.created_by,
             revoked_at=info.revoked_at,
+            expires_at=info.expires_at,
+            last_used_at=info.last_used_at,
+            user=info.user,
         )
 
 
 class ApiKeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200, description="Who or what uses the key.")
     role: Role
+    expires_at: datetime | None = Field(
+        default=None, description="Optional expiry, in the future (UTC if no zone)."
+    )
+    user: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="The UI user (username) who holds the key: four-eyes rules treat the key and that "
+        "user's login as one person.",
+    )
 
 
 class ApiKeyCreated(ApiKeyOut):
@@ -55,7 +73,9 @@ def create_key(
     actor: Annotated[Actor, Depends(admin_only)],
     session: Annotated[Session, Depends(db_session)],
 ) -> ApiKeyCreated:
-    created = keys.create_key(session, actor, name=body.name, role=body.role)
+    created = keys.create_key(
+        session, actor, name=body.name, role=body.role, expires_at=body.expires_at, user=body.user
+    )
     return ApiKeyCreated(**ApiKeyOut.of(created.info).model_dump(), key=created.key)
 
 

@@ -6,28 +6,25 @@ type, distance, labels, external ids and whether an allowlist bank suppressed it
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from safeguard.api.deps import db_session, get_matcher, read_session, require_roles
 from safeguard.api.routers.banks import SignalModel
 from safeguard.auth import Actor, Role
-from safeguard.banks import keywords, media, urls
+from safeguard.banks import keywords, urls
 from safeguard.banks.matcher import BankMatcher
 from safeguard.banks.matching import (
     Match,
     SignalMatches,
-    match_signal,
     match_signals,
-    resolve_bank_filter,
 )
-from safeguard.review.flows import CaseResult, open_case
+from safeguard.flows.scan import Upload, scan_upload
+from safeguard.review.config import ReviewSettings, get_review_settings
 from safeguard.review.signals import Reach
-from safeguard.review.sources import signals_from_matches
 
 router = APIRouter(tags=["matching"])
 integrators = require_roles(Role.integrator)
@@ -119,11 +116,17 @@ async def match(  # async: PDQ and exact lookups run inline; slow work goes to t
     return MatchResponse(matched=any(r.matched for r in results), checkpoint=checkpoint, results=results)
 
 
+def review_settings(request: Request) -> ReviewSettings:
+    settings: ReviewSettings | None = getattr(request.app.state, "review_settings", None)
+    return settings or get_review_settings()
+
+
 @router.post("/v1/scan", response_model=ScanResponse, summary="Hash uploaded media, match it, open a case")
 def scan(
     actor: Annotated[Actor, Depends(integrators)],
     session: Annotated[Session, Depends(db_session)],
     matcher: Annotated[BankMatcher, Depends(get_matcher)],
+    settings: Annotated[ReviewSettings, Depends(review_settings)],
     file: Annotated[UploadFile, File(description="An image or video; it is hashed and not kept")],
     media_type: Annotated[Literal["image", "video"] | None, Form()] = None,
     banks: Annotated[list[str] | None, Query(max_length=100, description="Only these banks")] = None,
@@ -136,29 +139,21 @@ def scan(
     shares: Annotated[int, Form(ge=0, le=10**12)] = 0,
     recipients: Annotated[int, Form(ge=0, le=10**12)] = 0,
 ) -> ScanResponse:
-    data = file.file.read()
-    hashes = media.hashes_to_query(data, is_video=media_type == "video")
-    checkpoint = matcher.checkpoint
-    bank_ids = resolve_bank_filter(matcher, banks)
-    found = [match_signal(session, matcher, h.signal_type, h.value, bank_ids=bank_ids) for h in hashes]
-    case: CaseResult | None = None
-    if content_id is not None:
-        # The flow goes on: content -> match -> case in the review queue (re-uploads of decided content
-        # are decided at once by the earlier decision). Nothing is filed when nothing matched.
-        for signal in signals_from_matches(
-            found,
-            content_id=content_id,
-            account_id=account_id,
-            content_sha256=hashlib.sha256(data).hexdigest(),
-            reach=Reach(views=views, shares=shares, recipients=recipients),
-        ):
-            case = open_case(session, actor, signal)
-    results = [SignalResult.of(r) for r in found]
+    """Every bank match of one upload goes into ONE case for its ``content_id`` (re-scans of the same id
+    add to it); a re-upload of decided media is decided at once, once."""
+    upload = Upload(
+        content_id=content_id,
+        account_id=account_id,
+        reach=Reach(views=views, shares=shares, recipients=recipients),
+        is_video=media_type == "video",
+    )
+    outcome = scan_upload(session, actor, matcher, file.file.read(), upload, banks=banks, settings=settings)
+    case = outcome.case
     return ScanResponse(
-        matched=any(r.matched for r in results),
-        checkpoint=checkpoint,
-        results=results,
-        hashes=[SignalModel(signal_type=h.signal_type, hash=h.value) for h in hashes],
+        matched=outcome.matched,
+        checkpoint=outcome.checkpoint,
+        results=[SignalResult.of(r) for r in outcome.results],
+        hashes=[SignalModel(signal_type=h.signal_type, hash=h.value) for h in outcome.hashes],
         case_id=case.case.id if case else None,
         auto_decision=case.auto_decision.label if case and case.auto_decision else None,
     )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from safeguard.api.deps import db_session, read_session, require_roles
 from safeguard.auth import Actor, Role
+from safeguard.flows import decision as decision_flow
 from safeguard.review import decisions, flows, queue
 from safeguard.review.config import ReviewSettings, get_review_settings
 from safeguard.review.decisions import Action, load_case
@@ -113,6 +114,7 @@ class DecisionOut(BaseModel):
     confirmed_at: datetime | None
     source_decision_id: int | None
     appeal_id: int | None
+    bank: str | None = Field(description="Where add_to_bank / add_to_allowlist put the case's hashes.")
 
     @classmethod
     def of(cls, decision: Decision) -> DecisionOut:
@@ -212,6 +214,7 @@ def list_cases(
 ) -> CaseList:
     page = queue.list_cases(
         session,
+        actor,
         status=status,
         kind=kind,
         label=label,
@@ -320,6 +323,13 @@ class DecisionIn(BaseModel):
     label: Label
     actions: list[Action] = Field(default_factory=list, max_length=7)
     notes: str = Field(default="", max_length=10_000)
+    bank: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The bank (by name) add_to_bank puts the case's hashes into, or the allowlist bank "
+        "for add_to_allowlist; banked when the decision is final (after four eyes, if configured).",
+    )
 
 
 @router.post("/v1/cases/{case_id}/decisions", response_model=DecisionOut, status_code=201, summary="Decide")
@@ -332,8 +342,15 @@ def decide(
 ) -> DecisionOut:
     """Decide a case you hold. Decisions with a four-eyes action or label wait for a second moderator
     (``status: pending_confirmation``); ``needs_escalation`` hands the case to a senior reviewer."""
-    decision = decisions.decide(
-        session, actor, case_id, label=body.label, actions=body.actions, notes=body.notes, settings=settings
+    decision = decision_flow.decide(
+        session,
+        actor,
+        case_id,
+        label=body.label,
+        actions=body.actions,
+        notes=body.notes,
+        bank=body.bank,
+        settings=settings,
     )
     return DecisionOut.of(decision)
 
@@ -356,7 +373,9 @@ def confirm(
     actor: Annotated[Actor, Depends(moderators)],
     session: Annotated[Session, Depends(db_session)],
 ) -> DecisionOut:
-    decision = decisions.confirm(session, actor, case_id, decision_id, approve=body.approve, notes=body.notes)
+    decision = decision_flow.confirm(
+        session, actor, case_id, decision_id, approve=body.approve, notes=body.notes
+    )
     return DecisionOut.of(decision)
 
 

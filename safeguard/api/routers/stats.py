@@ -17,7 +17,7 @@ from safeguard.errors import InvalidInput
 from safeguard.stats import service
 from safeguard.stats.export import to_csv
 from safeguard.stats.funnel import STAGES
-from safeguard.stats.periods import MAX_YEAR, MIN_YEAR, Period, label_of, start_of
+from safeguard.stats.periods import Period, funnel_window
 from safeguard.stats.transparency import EventKind, ModerationEvent, transparency_report
 
 router = APIRouter(tags=["stats"])
@@ -110,17 +110,7 @@ def funnel(
     end: Annotated[date | None, Query(description="exclusive; default: a year after start")] = None,
     format: Literal["json", "csv"] = "json",
 ) -> Any:
-    begin = (
-        _day(start)
-        if start
-        else start_of(label_of(datetime.now(UTC), Period.financial_year), Period.financial_year)
-    )
-    # Checked before the default end is computed: 9999-12-31 plus a year overflowed datetime (a 500).
-    if not MIN_YEAR <= begin.year <= MAX_YEAR:
-        raise InvalidInput(f"dates must lie between {MIN_YEAR} and {MAX_YEAR}", field="start")
-    finish = _day(end) if end else begin.replace(year=begin.year + 1)
-    if not MIN_YEAR <= finish.year <= MAX_YEAR:
-        raise InvalidInput(f"dates must lie between {MIN_YEAR} and {MAX_YEAR}", field="end")
+    begin, finish = funnel_window(_day(start) if start else None, _day(end) if end else None)
     rows = service.funnel_for(session, begin, finish)
     if format == "csv":
         return PlainTextResponse(

@@ -3,7 +3,9 @@
 ``POST /v1/conversations/{id}/messages`` adds one message (``{"author", "text", "id"?, "time"?}``) or a
 batch (``{"messages": [...]}``) and answers the conversation's current risk, each author's risk and the
 reasons; ``GET /v1/conversations/{id}/risk`` answers the same without adding anything. When an author's
-risk crosses the threshold the alert is stored (``grooming_alerts``) and filed as a review case.
+risk crosses the threshold the alert is stored (``grooming_alerts``) and filed as a review case, which
+later messages keep up to date (``safeguard.flows.conversation``). Conversations are the sending
+integrator's own (keyed by owner and id); an admin reads another's with ``?owner=api_key:7``.
 
 The POST route opens its own transaction (not the ``db_session`` dependency) so that it ends as soon as
 the database work is done: building and validating the response, and the framework's work around the
@@ -17,23 +19,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from safeguard.api.deps import get_db, read_session, require_roles
 from safeguard.auth import Actor, Role
-from safeguard.review import flows
+from safeguard.flows import conversation
 from safeguard.review.config import ReviewSettings, get_review_settings
-from safeguard.review.sources import alert_from_text
 from safeguard.store.db import Database
 from safeguard.text import service
-from safeguard.text.alerts import GroomingAlert
 from safeguard.text.config import TextSettings, get_text_settings
 from safeguard.text.errors import ModelFileError, ModelNotLoaded
 from safeguard.text.messages import MAX_TEXT_CHARS
-from safeguard.text.models import GroomingAlertRow
 from safeguard.text.scorer import AuthorRisk, StreamingScorer
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
@@ -121,6 +119,7 @@ class AlertOut(BaseModel):
 
 
 class ConversationRiskOut(BaseModel):
+    owner: str = Field(description='The integrator the conversation belongs to ("api_key:7").')
     conversation: str
     risk: float
     flagged: bool
@@ -150,37 +149,9 @@ def _scorer(settings: TextSettings) -> tuple[StreamingScorer, str]:
         raise ModelNotLoaded(f"the grooming model cannot be loaded: {exc.detail}") from exc
 
 
-class ReviewCaseSink:
-    """Files each alert as a review case and records the case id on the stored alert."""
-
-    def __init__(self, actor: Actor, settings: ReviewSettings) -> None:
-        self.actor = actor
-        self.settings = settings
-
-    def emit(self, session: Session, alert: GroomingAlert) -> None:
-        signal = alert_from_text(
-            conversation_id=alert.conversation_id,
-            risk=alert.risk,
-            behaviours=alert.behaviours,
-            reasons=alert.summary_lines(),
-            account_id=alert.author_id,
-            child_account_id=alert.other_authors[0] if len(alert.other_authors) == 1 else None,
-        )
-        result = flows.open_case_from_alert(session, self.actor, signal, settings=self.settings)
-        row = session.scalar(
-            select(GroomingAlertRow)
-            .where(GroomingAlertRow.conversation_id == alert.conversation_id)
-            .where(GroomingAlertRow.author_id == alert.author_id)
-            .where(GroomingAlertRow.message_id == alert.message_id)
-            .order_by(GroomingAlertRow.id.desc())
-            .limit(1)
-        )
-        if row is not None:
-            row.review_case_id = result.case.id
-
-
 def _out(assessment: service.ConversationAssessment) -> ConversationRiskOut:
     return ConversationRiskOut(
+        owner=assessment.owner,
         conversation=assessment.conversation_id,
         risk=assessment.risk,
         flagged=assessment.flagged,
@@ -246,15 +217,15 @@ def post_messages(
     scorer, digest = _scorer(settings)
     incoming = [service.IncomingMessage(m.author, m.text, m.id, m.time) for m in items]
     with db.session() as session:
-        assessment = service.post_messages(
+        assessment = conversation.post_messages(
             session,
             actor,
             conversation_id,
             incoming,
-            settings=settings,
+            text_settings=settings,
+            review_settings=review,
             scorer=scorer,
             model_digest=digest,
-            sinks=[ReviewCaseSink(actor, review)],
         )
     return _out(assessment)
 
@@ -265,7 +236,11 @@ def get_risk(
     actor: Annotated[Actor, Depends(integrators)],
     session: Annotated[Session, Depends(read_session)],
     settings: Annotated[TextSettings, Depends(text_settings)],
+    owner: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, pattern=PRINTABLE, description="Admin only: whose conversation."),
+    ] = None,
 ) -> ConversationRiskOut:
     """The conversation's current risk, each author's risk and the reasons."""
     scorer, _ = _scorer(settings)
-    return _out(service.conversation_risk(session, conversation_id, scorer))
+    return _out(service.conversation_risk(session, actor, conversation_id, scorer, owner=owner))

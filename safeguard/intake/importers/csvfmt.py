@@ -27,7 +27,16 @@ from safeguard.intake.importers.common import (
     parse_int,
     parse_time,
 )
-from safeguard.intake.records import Account, Device, IpCapture, Location, Referral, ReportedFile, Victim
+from safeguard.intake.records import (
+    Account,
+    Device,
+    IpCapture,
+    Location,
+    Referral,
+    ReportedFile,
+    Victim,
+    derive_indicators,
+)
 
 FORMAT = "csv"
 COLUMNS = (
@@ -147,6 +156,8 @@ def _row(row: dict[str, str], line: int) -> Referral:
         for k, v in (_pair(i, at("devices"), "type:value") for i in _items(row.get("devices", "")))
     ]
     location = Location(opt("postcode"), opt("city"), opt("region"), opt("council"), opt("country"))
+    files = tuple(_file(item, at("files")) for item in _items(row.get("files", "")))
+    victims = tuple(_victim(item, at("victims")) for item in _items(row.get("victims", "")))
     return Referral(
         source=check_source(row.get("source", ""), at("source")),
         external_id=check_external_id(row.get("id", ""), at("id")),
@@ -161,13 +172,16 @@ def _row(row: dict[str, str], line: int) -> Referral:
         accounts=tuple(accounts),
         ips=tuple(ips),
         devices=tuple(devices),
-        files=tuple(_file(item, at("files")) for item in _items(row.get("files", ""))),
+        files=files,
         locations=(location,)
         if any((location.postcode, location.city, location.council, location.region))
         else (),
-        victims=tuple(_victim(item, at("victims")) for item in _items(row.get("victims", ""))),
-        indicators=tuple(
-            dict.fromkeys(check_indicator(i, at("indicators")) for i in _items(row.get("indicators", "")))
+        victims=victims,
+        indicators=derive_indicators(
+            (check_indicator(i, at("indicators")) for i in _items(row.get("indicators", ""))),
+            incident_type=opt("incident_type"),
+            victims=victims,
+            files=files,
         ),
         escalation=opt("escalation"),
         summary=opt("summary"),

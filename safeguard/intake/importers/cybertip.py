@@ -36,18 +36,11 @@ from safeguard.intake.records import (
     Referral,
     ReportedFile,
     Victim,
+    derive_indicators,
 )
 
 FORMAT = "cybertip-xml"
 
-# Appendix B, <incidentType>: what each type says about risk.
-INCIDENT_INDICATORS: dict[str, tuple[Indicator, ...]] = {
-    "child sexual molestation": (Indicator.contact_offending,),
-    "child sex trafficking": (Indicator.contact_offending,),
-    "child sex tourism": (Indicator.contact_offending,),
-    "online enticement of children for sexual acts": (Indicator.grooming,),
-    "unsolicited obscene material sent to a child": (Indicator.grooming,),
-}
 # <reportAnnotations> children we map (others are ignored).
 ANNOTATION_INDICATORS: dict[str, Indicator] = {
     "sextortion": Indicator.sextortion,
@@ -91,7 +84,7 @@ def _report(node: Node) -> Referral:
         raise ImportRejected("<incidentSummary> is required", where=node.where)
     incident_type = _need(summary, "incidentType").text
     when = summary.first("incidentDateTime")
-    indicators: list[str] = [i.value for i in INCIDENT_INDICATORS.get(incident_type.lower(), ())]
+    indicators: list[str] = []
     annotations = summary.first("reportAnnotations")
     for annotation in annotations.children if annotations is not None else []:
         mapped = ANNOTATION_INDICATORS.get(annotation.tag.lower())
@@ -116,12 +109,7 @@ def _report(node: Node) -> Referral:
         platform = reported.text_of("espService") or platform
         person.read_reported(reported, platform or reporter_name)
     victims = _victims(node)
-    if Indicator.grooming.value in indicators and any(v.identified for v in victims):
-        indicators.append(Indicator.grooming_identified_child.value)
     files = [_file(f, person) for f in node.all("fileDetails")]
-    self_made = any(a.lower() == "possibleselfproduction" for f in files for a in f.annotations)
-    if self_made and any(v.identified for v in victims):
-        indicators.append(Indicator.self_generated_identifiable_child.value)
 
     return Referral(
         source=source,
@@ -140,7 +128,7 @@ def _report(node: Node) -> Referral:
         files=tuple(files),
         locations=tuple(person.locations),
         victims=tuple(victims),
-        indicators=tuple(dict.fromkeys(indicators)),
+        indicators=derive_indicators(indicators, incident_type=incident_type, victims=victims, files=files),
         escalation=check_text(escalation, summary.where, limit=2000),
         summary=check_text(node.text_of("additionalInfo"), node.where),
     )

@@ -27,6 +27,7 @@ from safeguard.intake.records import (
     ReportedFile,
     Source,
     Victim,
+    derive_indicators,
 )
 
 FORMAT = "safeguard-json"
@@ -179,6 +180,24 @@ def _path(loc: tuple[int | str, ...]) -> str:
 def _referral(item: JsonReferral) -> Referral:
     person = item.person
     platform = item.incident.platform
+    files = tuple(
+        ReportedFile(
+            name=f.name,
+            md5=f.md5,
+            sha1=f.sha1,
+            sha256=f.sha256,
+            pdq=f.pdq,
+            classification=f.classification,
+            category=f.category.value if f.category else None,
+            viewed_by_platform=f.viewed_by_platform,
+            publicly_available=f.publicly_available,
+            annotations=tuple(f.annotations),
+            labels=tuple(f.labels),
+            uploaded_at=_utc(f.uploaded_at),
+        )
+        for f in item.files
+    )
+    victims = tuple(Victim(v.age, v.identified) for v in item.victims)
     return Referral(
         source=item.source.value,
         external_id=item.id,
@@ -196,28 +215,14 @@ def _referral(item: JsonReferral) -> Referral:
         ),
         ips=tuple(IpCapture(i.address, _utc(i.at), i.event, i.port, i.possible_proxy) for i in person.ips),
         devices=tuple(Device(d.type, d.id, _utc(d.at)) for d in person.devices),
-        files=tuple(
-            ReportedFile(
-                name=f.name,
-                md5=f.md5,
-                sha1=f.sha1,
-                sha256=f.sha256,
-                pdq=f.pdq,
-                classification=f.classification,
-                category=f.category.value if f.category else None,
-                viewed_by_platform=f.viewed_by_platform,
-                publicly_available=f.publicly_available,
-                annotations=tuple(f.annotations),
-                labels=tuple(f.labels),
-                uploaded_at=_utc(f.uploaded_at),
-            )
-            for f in item.files
-        ),
+        files=files,
         locations=tuple(
             Location(x.postcode, x.city, x.region, x.council, x.country) for x in person.locations
         ),
-        victims=tuple(Victim(v.age, v.identified) for v in item.victims),
-        indicators=tuple(dict.fromkeys(i.value for i in item.indicators)),
+        victims=victims,
+        indicators=derive_indicators(
+            (i.value for i in item.indicators), incident_type=item.incident.type, victims=victims, files=files
+        ),
         escalation=item.escalation,
         summary=item.summary,
     )

@@ -72,6 +72,8 @@ def rank_of(base: float, queued_at: datetime) -> float:
 def with_waiting(
     parts: dict[str, object], base: float, queued_at: datetime, now: datetime
 ) -> dict[str, object]:
-    """The parts as a moderator sees them now: waiting time added, and the total."""
+    """The parts as a moderator sees them now, in whole points: waiting time added, and the total (the
+    total of the exact parts, so it can differ by one from the sum of the rounded ones)."""
     waiting = waiting_points(queued_at, now)
-    return {**parts, "waiting": round(waiting, 2), "score": round(base + waiting, 2)}
+    whole = {k: round(v) if isinstance(v, float) else v for k, v in parts.items()}
+    return {**whole, "waiting": round(waiting), "score": round(base + waiting)}

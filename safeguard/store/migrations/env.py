@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from safeguard.store.models import metadata
+from safeguard.schema import metadata
 
 config = context.config
 

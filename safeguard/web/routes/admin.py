@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
@@ -11,6 +12,8 @@ from safeguard import audit
 from safeguard.auth import Role
 from safeguard.auth import service as keys
 from safeguard.auth.cache import KeyCache
+from safeguard.errors import InvalidInput
+from safeguard.store.base import utcnow
 from safeguard.store.db import Database
 from safeguard.users import service as users
 from safeguard.web.access import Viewer, base_path, form, get_db, page
@@ -31,7 +34,9 @@ def key_list(
 ) -> Response:
     with db.read_session() as session:
         infos = keys.list_keys(session)
-    return render(request, "admin/keys.html", {"keys": infos, "roles": ROLES, "new_key": None})
+    return render(
+        request, "admin/keys.html", {"keys": infos, "roles": ROLES, "new_key": None, "now": utcnow()}
+    )
 
 
 @router.post("/admin/keys")
@@ -41,13 +46,28 @@ def key_create(
     db: Annotated[Database, Depends(get_db)],
     name: Annotated[str, Form(min_length=1, max_length=200)],
     role: Annotated[str, Form(max_length=32)],
+    expires_in_days: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    expires_at = _expiry(expires_in_days)
     with db.session() as session:
-        created = keys.create_key(session, viewer.actor, name=name, role=keys.parse_role(role))
+        created = keys.create_key(
+            session, viewer.actor, name=name, role=keys.parse_role(role), expires_at=expires_at
+        )
     with db.read_session() as session:
         infos = keys.list_keys(session)
     # The key is shown on this one response and never again (only its hash is stored).
-    return render(request, "admin/keys.html", {"keys": infos, "roles": ROLES, "new_key": created})
+    return render(
+        request, "admin/keys.html", {"keys": infos, "roles": ROLES, "new_key": created, "now": utcnow()}
+    )
+
+
+def _expiry(days: str) -> datetime | None:
+    """The form's optional "expires in days" as a moment; blank: never."""
+    if not days.strip():
+        return None
+    if not days.strip().isdigit() or not 1 <= int(days) <= 36500:
+        raise InvalidInput("expires in days must be a whole number from 1 to 36500", field="expires_in_days")
+    return utcnow() + timedelta(days=int(days))
 
 
 @router.post("/admin/keys/{key_id}/revoke")

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from functools import partial
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from safeguard.auth import Role
+from safeguard.errors import TooManyRequests
 from safeguard.store.db import Database
 from safeguard.users import service as users
+from safeguard.users.passwords import CHECKS_AT_ONCE
+from safeguard.users.throttle import LoginThrottle
 from safeguard.web.access import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
@@ -28,6 +34,12 @@ from safeguard.web.access import (
 from safeguard.web.rendering import render
 
 router = APIRouter()
+# Sign-ins checked at once (as many as safeguard.users.passwords runs); the others wait without a thread,
+# and past MAX_WAITING_CHECKS waiting a sign-in is a 429. A 429 is sent after REFUSAL_DELAY_S: a client
+# that retries at once is slowed to that pace at no cost to the server.
+PASSWORD_CHECKS = CHECKS_AT_ONCE
+MAX_WAITING_CHECKS = 256
+REFUSAL_DELAY_S = 1.0
 signed_in = page(*everyone())
 signed_in_form = form(*everyone())
 
@@ -72,8 +84,26 @@ def login_form(request: Request, next: str = "") -> Response:
     return _login_page(request, next_path=_safe_next(request, next))
 
 
+def _limiter(request: Request) -> anyio.CapacityLimiter:
+    """Password checks running at once (each argon2 check is CPU-heavy and uses several threads)."""
+    state = request.app.state
+    limiter: anyio.CapacityLimiter | None = getattr(state, "login_limiter", None)
+    if limiter is None:
+        limiter = state.login_limiter = anyio.CapacityLimiter(PASSWORD_CHECKS)
+    return limiter
+
+
+def _throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle | None = getattr(request.app.state, "login_throttle", None)
+    if throttle is None:
+        settings = web_settings(request)
+        throttle = LoginThrottle(settings.throttle_attempts, settings.throttle_minutes * 60)
+        request.app.state.login_throttle = throttle
+    return throttle
+
+
 @router.post("/login")
-def login(
+async def login(
     request: Request,
     db: Annotated[Database, Depends(get_db)],
     username: Annotated[str, Form(max_length=200)],
@@ -88,14 +118,26 @@ def login(
             request, error="The sign-in form expired. Please try again.", next_path=next_path, status=403
         )
     settings = web_settings(request)
-    with db.session() as session:
-        outcome = users.login(
-            session,
-            username,
-            password,
-            settings=settings,
-            request_id=getattr(request.state, "request_id", None),
-        )
+    limiter = _limiter(request)
+    if limiter.statistics().tasks_waiting >= MAX_WAITING_CHECKS:
+        await anyio.sleep(REFUSAL_DELAY_S)
+        raise TooManyRequests("too many sign-ins are being checked right now; retry shortly", retry_after=2)
+    check = partial(
+        users.login,
+        db,
+        username,
+        password,
+        settings=settings,
+        request_id=getattr(request.state, "request_id", None),
+        client=request.client.host if request.client else "",
+        throttle=_throttle(request),
+    )
+    # In a thread of its own limiter: neither the event loop nor the pool other routes run in waits on it.
+    try:
+        outcome = await anyio.to_thread.run_sync(check, limiter=limiter)
+    except TooManyRequests:
+        await anyio.sleep(REFUSAL_DELAY_S)
+        raise
     if not outcome.ok or outcome.user is None or outcome.token is None:
         # One message for every failure, so the form does not tell which user names exist.
         error = "That user name and password did not work, or the account is locked for now."

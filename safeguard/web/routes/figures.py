@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -19,7 +18,7 @@ from safeguard.auth import Role
 from safeguard.stats import service
 from safeguard.stats.export import to_csv, to_json
 from safeguard.stats.funnel import STAGES
-from safeguard.stats.periods import Period, label_of, start_of
+from safeguard.stats.periods import Period, financial_year_window, label_of
 from safeguard.store.db import Database
 from safeguard.web.access import Viewer, get_db, page
 from safeguard.web.rendering import render
@@ -61,12 +60,9 @@ def figures_page(
         figures = service.figures(session, metric, period, area=area or None)
         # The funnel follows the financial year being compared, else the current one.
         compared = figures.comparison.label if figures.comparison else None
-        if period is Period.financial_year and compared is not None:
-            year = compared
-        else:
-            year = label_of(datetime.now(UTC), Period.financial_year)
-        start = start_of(year, Period.financial_year)
-        funnel = service.funnel_for(session, start, start.replace(year=start.year + 1))
+        start, end = financial_year_window(compared if period is Period.financial_year else None)
+        year = label_of(start, Period.financial_year)
+        funnel = service.funnel_for(session, start, end)
     summary = figures.comparison.describe(metric.replace("_", " ")) if figures.comparison else None
     context = {
         "figures": figures,
@@ -118,10 +114,9 @@ def figures_json(
 
 
 def _funnel_rows(db: Database, year: str | None) -> list[dict[str, object]]:
-    year = year or label_of(datetime.now(UTC), Period.financial_year)
-    start = start_of(year, Period.financial_year)
+    start, end = financial_year_window(year)
     with db.read_session() as session:
-        return [r.to_json() for r in service.funnel_for(session, start, start.replace(year=start.year + 1))]
+        return [r.to_json() for r in service.funnel_for(session, start, end)]
 
 
 @router.get("/funnel.json")

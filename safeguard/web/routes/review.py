@@ -10,7 +10,8 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from safeguard.auth import Role
 from safeguard.config import Settings
-from safeguard.review import decisions, queue
+from safeguard.flows import decision as decision_flow
+from safeguard.review import queue
 from safeguard.review.decisions import Action, load_case
 from safeguard.review.errors import CaseNotFound, InvalidDecision
 from safeguard.review.signals import Label
@@ -58,10 +59,11 @@ def queue_page(
     with db.read_session() as session:
         view = casework.queue_view(
             session,
+            viewer.actor,
             kind=kind,
             label=label,
             overdue=overdue,
-            escalated=True if escalated else None if viewer.is_admin else False,
+            escalated=True if escalated and viewer.is_admin else None,
         )
     filters = {"kind": kind, "label": label, "overdue": overdue, "escalated": escalated}
     return render(request, "queue.html", {"view": view, "filters": filters, "kinds": casework.KINDS})
@@ -100,6 +102,7 @@ def case_page(
             "view": view,
             "label_choices": casework.LABEL_CHOICES,
             "action_choices": casework.ACTION_CHOICES,
+            "bank_choices": casework.bank_choices(session),
         }
         return render(request, "case.html", context)
 
@@ -138,6 +141,7 @@ def decide(
     label: Annotated[str, Form(max_length=32)],
     actions: Annotated[list[str], Form(max_length=7)] = [],  # noqa: B006 - FastAPI copies defaults
     notes: Annotated[str, Form(max_length=10_000)] = "",
+    bank: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     try:
         chosen_label = Label(label)
@@ -145,8 +149,14 @@ def decide(
     except ValueError:
         raise InvalidDecision("choose a label and actions from the form", field="label") from None
     with db.session() as session:
-        decision = decisions.decide(
-            session, viewer.actor, case_id, label=chosen_label, actions=chosen_actions, notes=notes
+        decision = decision_flow.decide(
+            session,
+            viewer.actor,
+            case_id,
+            label=chosen_label,
+            actions=chosen_actions,
+            notes=notes,
+            bank=bank or None,
         )
         status = decision.status
     notice = {"escalation": "escalated", "pending_confirmation": "proposed"}.get(status, "decided")
@@ -164,7 +174,7 @@ def confirm(
     notes: Annotated[str, Form(max_length=10_000)] = "",
 ) -> Response:
     with db.session() as session:
-        decisions.confirm(session, viewer.actor, case_id, decision_id, approve=approve, notes=notes)
+        decision_flow.confirm(session, viewer.actor, case_id, decision_id, approve=approve, notes=notes)
     return _to_queue(request, "confirmed" if approve else "rejected")
 
 

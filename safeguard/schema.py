@@ -1,6 +1,8 @@
 """Every table of Safeguard, imported in one place so Alembic and the schema checks see one metadata.
 
-One line per capability that has tables.
+One line per capability that has tables. It lives above every capability (not in ``safeguard.store``,
+which each capability imports), so the store depends on no capability; the migrations' ``env.py`` and the
+schema tests import it.
 """
 
 from safeguard.actions import models as actions_models  # noqa: F401
