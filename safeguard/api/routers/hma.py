@@ -37,8 +37,8 @@ admins = require_roles()
 
 BankName = Annotated[str, Field(min_length=1, max_length=200)]
 SignalType = Annotated[str, Query(min_length=1, max_length=MAX_NAME_CHARS)]
-# A vpdq hash is long: over about 16 kB (some 200 frames) the HTTP server refuses the URL; POST it to
-# /v1/match instead.
+# A vpdq hash is long: the HTTP server (uvicorn, httptools) refuses a request target over 65,535 bytes
+# with a plain 400 before the app sees it (about 700 frames URL-encoded; docs/banks.md); POST to /v1/match.
 Signal = Annotated[str, Query(min_length=1, max_length=VPDQ_MAX_CHARS)]
 
 
