@@ -21,6 +21,7 @@ from safeguard.auth import Actor, Role
 from safeguard.auth.cache import KeyCache
 from safeguard.auth.errors import MissingCredentials, RoleNotAllowed
 from safeguard.auth.service import authenticate_digest, key_digest, key_times, record_use
+from safeguard.banks.matcher import BankMatcher
 from safeguard.config import Settings
 from safeguard.store.base import utcnow
 from safeguard.store.db import Database
@@ -44,6 +45,12 @@ def db_session(db: Annotated[Database, Depends(get_db)]) -> Iterator[Session]:
     """A read-write transaction around the route: commits if the route returns, rolls back if it raises."""
     with db.session() as session:
         yield session
+
+
+def get_matcher(request: Request) -> BankMatcher:
+    """This worker's in-memory bank matcher."""
+    matcher: BankMatcher = request.app.state.bank_matcher
+    return matcher
 
 
 def read_session(db: Annotated[Database, Depends(get_db)]) -> Iterator[Session]:

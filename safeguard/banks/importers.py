@@ -2,7 +2,11 @@
 
 Formats (one content item per line; blank lines and lines starting with ``#`` are skipped):
 
-- ``csv`` / ``tsv``: ``signal_type,hash[,label...]`` (an optional header line starting ``signal_type``).
+- ``csv`` / ``tsv``: ``signal_type,hash[,label...]`` (an optional header line starting ``signal_type``,
+  before the first item; comments and blank lines may precede it). Export writes a cell that starts with
+  ``=``, ``+``, ``-``, ``@``, a tab or a carriage return with a ``'`` in front, so a spreadsheet shows it as
+  text instead of running it as a formula (and one more ``'`` in front of a cell that is quotes followed
+  by such a character); import drops that one ``'`` again, so a file round-trips.
   A ``vpdq`` hash (a JSON list of ``"pdq,quality,timestamp"`` strings) is one field, quoted as RFC 4180
   says since it holds commas and double quotes: ``vpdq,"[""<pdq>,100,0.0"", ...]",A1``.
 - ``jsonl``: ``{"signal_type": "pdq", "hash": "...", "labels": [...], "external_ids": {...}, "source": "...",
@@ -14,6 +18,7 @@ Formats (one content item per line; blank lines and lines starting with ``#`` ar
 An import is all-or-nothing: it runs in the caller's transaction and the first bad line raises
 ``ImportRejected`` naming the line, so the caller's rollback leaves nothing half-imported. Memory stays
 bounded (``BATCH`` lines at a time). Re-importing a file adds nothing: a hash already in the bank is skipped.
+A UTF-8 byte order mark at the start of a file (as spreadsheet programs write) is ignored.
 """
 
 from __future__ import annotations
@@ -71,18 +76,44 @@ def _reject(line: int, message: str) -> ImportRejected:
     return ImportRejected(f"line {line}: {message}; nothing was imported", line=line)
 
 
+# Spreadsheets run a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(cell: str) -> str:
+    """``cell`` as an export writes it: a ``'`` in front of one a spreadsheet would run as a formula (and of
+    one that already starts with quotes before such a character, so that import can undo exactly one)."""
+    return "'" + cell if cell.lstrip("'").startswith(FORMULA_STARTS) else cell
+
+
+def _unneutralise_cell(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_STARTS) else cell
+
+
+def _without_bom(stream: Iterable[str]) -> Iterator[str]:
+    lines = iter(stream)
+    for first in lines:
+        yield first.removeprefix("\ufeff")
+        break
+    yield from lines
+
+
 def _parse_delimited(stream: Iterable[str], delimiter: str) -> Iterator[Item]:
     # A quoted vPDQ field is longer than the csv module's default field limit (128 kB).
     csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_CHARS))
     reader = csv.reader(stream, delimiter=delimiter)
+    before_first_item = True
     for row in reader:
         line = reader.line_num
         if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
             continue
-        if line == 1 and row[0].strip().lower() == "signal_type":
+        if before_first_item and row[0].strip().lower() == "signal_type":
+            before_first_item = False
             continue
+        before_first_item = False
         if len(row) < 2:
             raise _reject(line, f"expected signal_type{delimiter}hash[{delimiter}labels...]")
+        row = [_unneutralise_cell(cell) for cell in row]
         labels = tuple(cell.strip() for cell in row[2:] if cell.strip())
         yield Item(line, [SignalIn(row[0], row[1])], ContentMeta(labels=labels))
 
@@ -147,6 +178,7 @@ def _parse_json_lines(stream: Iterable[str], to_item: Callable[[Any, int], Item]
 
 def parse(stream: Iterable[str], fmt: str) -> Iterator[Item]:
     """Items of a file, validated (signal types, hashes, labels); raises ImportRejected at a bad line."""
+    stream = _without_bom(stream)
     if fmt == "csv":
         raw: Iterator[Item] = _parse_delimited(stream, ",")
     elif fmt == "tsv":
@@ -371,7 +403,7 @@ def _export_item(content: BankContent, signals: list[BankSignal], fmt: str) -> I
         out = csv.writer(buffer, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
         for s in signals:
             if s.kind == "primary":
-                out.writerow([s.signal_type, s.value, *content.labels])
+                out.writerow([neutralise_cell(c) for c in (s.signal_type, s.value, *content.labels)])
         yield buffer.getvalue()
     elif fmt == "hma":
         yield json.dumps({s.signal_type: s.value for s in signals if s.kind == "primary"}) + "\n"

@@ -7,7 +7,9 @@ type's ``distance``. A plug-in therefore matches with no line of Safeguard chang
 
 Each API worker builds it at start (from the database) and a background thread polls ``bank_changes``
 every ``poll_interval`` seconds, applying adds, removes, disables and bank changes. So content added
-through any worker (or the CLI) becomes matchable in every worker within about one poll interval.
+through any worker (or the CLI) becomes matchable in every worker within about one poll interval. A
+route whose effect must show at once in the worker that answers it (deleting or disabling a bank)
+commits and calls :meth:`BankMatcher.refresh_now`.
 
 Entries are never physically removed from the matcher's position table (positions are the index's
 payloads); a removed or disabled signal is marked dead and skipped, and comes back to life if re-enabled.
@@ -244,6 +246,7 @@ class BankMatcher:
         self.error: str | None = None
         self._indexes: dict[str, _AnyIndex] = {st: _index_for(st) for st in signal_types()}
         self._lock = threading.Lock()
+        self._refresh_lock = threading.Lock()  # one refresher at a time: the poll thread or refresh_now
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -323,21 +326,29 @@ class BankMatcher:
         """Apply changes after the checkpoint; returns how many were applied."""
         applied = 0
         while True:
-            with self.db.read_session() as session:
-                rows = changes.change_tuples_since(session, self.checkpoint, CHANGE_BATCH)
-                if any(row[1] == "bank" for row in rows):
-                    self._reload_banks_in(session)
+            with self._refresh_lock:  # per batch: refresh_now waits for one batch at most
+                with self.db.read_session() as session:
+                    rows = changes.change_tuples_since(session, self.checkpoint, CHANGE_BATCH)
+                    if any(row[1] == "bank" for row in rows):
+                        self._reload_banks_in(session)
+                if rows:
+                    with self._lock:
+                        self._apply(rows)
+                    self.checkpoint = rows[-1][0]
+                    self.built_at = time.time()
             if not rows:
                 break
-            with self._lock:
-                self._apply(rows)
-            self.checkpoint = rows[-1][0]
-            self.built_at = time.time()
             applied += len(rows)
             if len(rows) < CHANGE_BATCH:
                 break
         self.last_refresh = time.monotonic()
         return applied
+
+    def refresh_now(self) -> None:
+        """Apply what is committed now, in this process, before returning (the poll thread would within
+        ``poll_interval``). A no-op while the first load runs: that load reads the committed state."""
+        if self.ready.is_set():
+            self.refresh()
 
     def _apply(self, rows: list[changes.ChangeTuple]) -> None:
         """Apply change rows in order: runs of adds go to an index in one call, before the next removal."""

@@ -20,18 +20,23 @@ when equal; any other (plug-in) type within its own ``default_threshold``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import random
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from safeguard.auth import Actor
+from safeguard.banks import service
 from safeguard.banks.errors import IndexNotReady
 from safeguard.banks.matcher import BankInfo, BankMatcher, Hit
-from safeguard.banks.models import BankContent
+from safeguard.banks.models import Bank, BankContent
 from safeguard.banks.signals import (
     DISTANCE_TYPES,
     PDQ_MAX_THRESHOLD,
@@ -43,11 +48,14 @@ from safeguard.banks.signals import (
     signal_type_of,
 )
 from safeguard.banks.vpdq_index import VpdqScore
-from safeguard.errors import InvalidInput
+from safeguard.errors import InvalidInput, SafeguardError
 from safeguard.media import IndexKind
 from safeguard.store.base import utcnow
 
 READY_WAIT_S = 10.0
+# Threads that may run costly queries (vpdq, linear indexes) for async routes at once, per worker: the
+# others wait their turn instead of taking every thread of the pool.
+VPDQ_LIMITER = anyio.CapacityLimiter(max(2, os.cpu_count() or 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +156,24 @@ def _admits(bank: BankInfo | None, hit: Hit, signal_type: str, flip: float | Non
     return flip is None or bank.enabled_ratio >= 1.0 or flip < bank.enabled_ratio
 
 
-def match_signal(
-    session: Session | None,
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """What the in-memory index found for one query signal, before the database says which content is
+    still live (see :func:`find_candidates` and :func:`resolve`)."""
+
+    signal_type: str
+    hash: str
+    best: dict[int, Hit]  # content id -> its best admitted hit
+    scores: dict[int, VpdqScore]  # vpdq only, by content id
+
+
+def wait_until_ready(matcher: BankMatcher) -> None:
+    """Block (up to ``READY_WAIT_S``) until the matcher has loaded; IndexNotReady after that."""
+    if not matcher.ready.wait(READY_WAIT_S):
+        raise IndexNotReady("the match index is still loading; retry shortly")
+
+
+def find_candidates(
     matcher: BankMatcher,
     signal_type: str,
     value: str,
@@ -157,11 +181,12 @@ def match_signal(
     bank_ids: set[int] | None = None,
     seed: str | None = None,
     bypass_coinflip: bool = False,
-) -> SignalMatches:
+) -> Candidates:
+    """The index half of a match: validate, search, apply the bank rules (no database; CPU only, which for
+    a vpdq or plug-in type can be heavy)."""
     st = normalize_signal_type(signal_type)
     value = normalize_hash(st, value)
-    if not matcher.ready.wait(READY_WAIT_S):
-        raise IndexNotReady("the match index is still loading; retry shortly")
+    wait_until_ready(matcher)
     banks = matcher.banks
     radius = _search_radius(st, banks.values())
     flip = None if bypass_coinflip else coinflip(st, value, seed)
@@ -181,8 +206,25 @@ def match_signal(
         kept = best.get(hit.content_id)
         if kept is None or hit.distance < kept.distance:
             best[hit.content_id] = hit
+    return Candidates(st, value, best, scores)
+
+
+def is_cheap(signal_type: str) -> bool:
+    """Whether a query of this type is a hash-table or PDQ-index lookup (microseconds), so an async route
+    may run it on the event loop; vpdq (frame by frame) and linear plug-in indexes are not."""
+    try:
+        kind = signal_type_of(signal_type.strip().lower()).index_kind()
+    except SafeguardError:
+        return True  # unknown: refused at once by validation, no search runs
+    return kind in (IndexKind.exact, IndexKind.pdq)
+
+
+def resolve(session: Session | None, matcher: BankMatcher, found: Candidates) -> SignalMatches:
+    """The database half of a match: the candidates whose content is still enabled, with their labels and
+    external ids, in the answer's order. Opens a read session only when there is something to look up."""
+    best, scores = found.best, found.scores
     if not best:
-        return SignalMatches(st, value, [])
+        return SignalMatches(found.signal_type, found.hash, [])
     query = select(BankContent.id, BankContent.labels, BankContent.external_ids).where(
         BankContent.id.in_(list(best)),
         BankContent.enabled.is_(True),
@@ -191,18 +233,19 @@ def match_signal(
     )
     if session is not None:
         rows = session.execute(query).all()
-    else:  # most queries match nothing: open a database session only when there is something to look up
+    else:
         with matcher.db.read_session() as own:
             rows = own.execute(query).all()
-    found = [(best[cid], labels, external) for cid, labels, external in rows]
-    allowlisted = any(banks[h.bank_id].is_allowlist for h, _, _ in found)
+    banks = matcher.banks
+    found_rows = [(best[cid], labels, external) for cid, labels, external in rows]
+    allowlisted = any(banks[h.bank_id].is_allowlist for h, _, _ in found_rows)
     matches = [
         Match(
             bank_id=h.bank_id,
             bank=banks[h.bank_id].name,
             is_allowlist=banks[h.bank_id].is_allowlist,
             content_id=h.content_id,
-            signal_type=st,
+            signal_type=found.signal_type,
             distance=h.distance,
             labels=list(labels or []),
             external_ids=dict(external or {}),
@@ -212,7 +255,7 @@ def match_signal(
                 scores[h.content_id].compared_match_percent if h.content_id in scores else None
             ),
         )
-        for h, labels, external in found
+        for h, labels, external in found_rows
     ]
     matches.sort(
         key=lambda m: (
@@ -224,4 +267,67 @@ def match_signal(
             m.content_id,
         )
     )
-    return SignalMatches(st, value, matches)
+    return SignalMatches(found.signal_type, found.hash, matches)
+
+
+def match_signal(
+    session: Session | None,
+    matcher: BankMatcher,
+    signal_type: str,
+    value: str,
+    *,
+    bank_ids: set[int] | None = None,
+    seed: str | None = None,
+    bypass_coinflip: bool = False,
+) -> SignalMatches:
+    """Match one signal (blocking: for sync routes, commands and threads)."""
+    found = find_candidates(
+        matcher, signal_type, value, bank_ids=bank_ids, seed=seed, bypass_coinflip=bypass_coinflip
+    )
+    return resolve(session, matcher, found)
+
+
+async def match_signals(
+    matcher: BankMatcher, signals: list[tuple[str, str]], *, banks: Collection[str] | None = None
+) -> tuple[int, list[SignalMatches]]:
+    """Match signals (only against ``banks``, by name, and every allowlist bank, when given) from an async
+    route without blocking its event loop: waiting for the index, every query that is not cheap (vpdq and
+    linear plug-in indexes, ``VPDQ_LIMITER`` at a time) and the database read on a hit run in worker
+    threads; hash-table and PDQ lookups run inline (a thread hop would cost more than they do). Returns
+    the checkpoint the index was current to before the queries, and one result per signal."""
+    if not matcher.ready.is_set():
+        await anyio.to_thread.run_sync(wait_until_ready, matcher)
+    checkpoint = matcher.checkpoint
+    bank_ids = resolve_bank_filter(matcher, banks)
+    found: list[Candidates] = []
+    for st, value in signals:
+        if is_cheap(st):
+            found.append(find_candidates(matcher, st, value, bank_ids=bank_ids))
+        else:
+            find = functools.partial(find_candidates, matcher, st, value, bank_ids=bank_ids)
+            found.append(await anyio.to_thread.run_sync(find, limiter=VPDQ_LIMITER))
+    if not any(f.best for f in found):
+        return checkpoint, [resolve(None, matcher, f) for f in found]
+
+    def resolve_all() -> list[SignalMatches]:
+        with matcher.db.read_session() as session:
+            return [resolve(session, matcher, f) for f in found]
+
+    return checkpoint, await anyio.to_thread.run_sync(resolve_all)
+
+
+def delete_bank(session: Session, matcher: BankMatcher, actor: Actor, bank: Bank) -> None:
+    """Delete ``bank`` (soft, audited) and stop matching it at once in this worker: the transaction is
+    committed here and this worker's matcher applies it before returning (other workers within their poll
+    interval, 0.2 s)."""
+    service.delete_bank(session, actor, bank)
+    session.commit()
+    matcher.refresh_now()
+
+
+def update_bank(session: Session, matcher: BankMatcher, actor: Actor, bank: Bank, **fields: Any) -> Bank:
+    """``service.update_bank``, committed and applied to this worker's matcher at once (as delete_bank)."""
+    updated = service.update_bank(session, actor, bank, **fields)
+    session.commit()
+    matcher.refresh_now()
+    return updated

@@ -1,4 +1,5 @@
-"""Matching engines: exact PDQ range search, vPDQ video matching, exact MD5/SHA-256 lookup.
+"""Matching engines: exact PDQ range search and exact MD5/SHA-256 lookup. (Video matching lives in
+``safeguard.banks.vpdq_index``, on top of :class:`PdqIndex`: the one vPDQ matcher the product uses.)
 
 A pure library (no database, no HTTP). Every index maps hashes to payloads of your choice (bank content
 ids, ideally: non-negative ints are stored without Python objects) and shares one interface
@@ -39,7 +40,6 @@ from safeguard.index.digest import DigestIndex, Md5Index, Sha256Index
 from safeguard.index.errors import IndexFileError, InvalidHash, InvalidThreshold
 from safeguard.index.hashes import hamming_distance, pdq_hex, pdq_words, words_from_bytes
 from safeguard.index.pdq import DEFAULT_THRESHOLD, PdqIndex
-from safeguard.index.vpdq import VideoMatch, VpdqFrame, VpdqIndex, VpdqMatchRule
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -52,10 +52,6 @@ __all__ = [
     "PdqIndex",
     "Sha256Index",
     "SignalIndex",
-    "VideoMatch",
-    "VpdqFrame",
-    "VpdqIndex",
-    "VpdqMatchRule",
     "hamming_distance",
     "pdq_hex",
     "pdq_words",

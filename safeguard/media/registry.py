@@ -28,7 +28,8 @@ from safeguard.media.vpdq import VpdqSignal
 
 ENTRY_POINT_GROUP = "safeguard.signal_types"
 BUILTIN_TYPES: tuple[type[SignalType], ...] = (PdqSignal, VpdqSignal, VideoMd5Signal, Md5Signal, Sha256Signal)
-_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+MAX_NAME_CHARS = 40  # the HTTP routes accept signal type names up to this long
+_NAME = re.compile(rf"[a-z][a-z0-9_]{{0,{MAX_NAME_CHARS - 1}}}")
 
 
 class SignalTypeRegistry:

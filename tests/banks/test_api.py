@@ -253,6 +253,40 @@ def _png(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
+def test_deleting_or_disabling_a_bank_stops_matching_at_once_in_the_answering_worker(
+    client: TestClient, auth_headers: Callable[[Role], dict[str, str]]
+) -> None:
+    admin, integrator = auth_headers(Role.admin), auth_headers(Role.integrator)
+    values = [random_pdq(random.Random(21)), random_pdq(random.Random(22))]
+    banks = []
+    for name, value in zip(("gone", "paused"), values, strict=True):
+        bank = client.post("/v1/banks", json={"name": name}, headers=admin).json()["id"]
+        body = {"signals": [{"signal_type": "pdq", "hash": value}]}
+        assert client.post(f"/v1/banks/{bank}/content", json=body, headers=admin).status_code == 201
+        banks.append(bank)
+    for value in values:
+        assert wait_for(lambda value=value: _match(client, integrator, value)["matched"])  # type: ignore[misc]
+    # Stop the poll thread from catching up by itself: only the answering route can make it at once.
+    app: Any = client.app
+    matcher = app.state.bank_matcher
+    matcher.poll_interval = 3600
+    polled = matcher.last_refresh
+    wait_for(lambda: matcher.last_refresh != polled)  # it has started its long sleep
+    assert client.delete(f"/v1/banks/{banks[0]}", headers=admin).status_code == 204
+    assert _match(client, integrator, values[0])["matched"] is False
+    r = client.patch(f"/v1/banks/{banks[1]}", json={"enabled": False}, headers=admin)
+    assert r.status_code == 200
+    assert _match(client, integrator, values[1])["matched"] is False
+    r = client.patch(f"/v1/banks/{banks[1]}", json={"enabled": True}, headers=admin)
+    assert _match(client, integrator, values[1])["matched"] is True
+    # The HMA routes too.
+    r = client.put("/c/bank/paused", json={"enabled": False}, headers=admin)
+    assert r.status_code == 200 and _match(client, integrator, values[1])["matched"] is False
+    client.put("/c/bank/paused", json={"enabled": True}, headers=admin)
+    assert client.delete("/c/bank/paused", headers=admin).status_code == 200
+    assert _match(client, integrator, values[1])["matched"] is False
+
+
 def test_upload_hashes_before_its_write_transaction(
     client: TestClient,
     auth_headers: Callable[[Role], dict[str, str]],

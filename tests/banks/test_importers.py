@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import random
@@ -114,3 +115,48 @@ def test_bad_json_line_and_late_failure_after_full_batches(
         _import(db, '{"signal_type": "md5", "hash": "' + "a" * 32 + '"}\n{"signal_type": ', "jsonl")
     result = _import(db, "\n".join(lines[:35] + lines[:5]), "csv")
     assert (result.added, result.duplicates) == (35, 5)
+
+
+def test_csv_export_neutralises_formulas_and_round_trips(bank: Database) -> None:
+    db = bank
+    value = random_pdq(random.Random(4))
+    labels = ('=HYPERLINK("http://x.example","y")', "+1", "-2", "@SUM(A1)", "'=already quoted", "plain")
+    with db.session() as session:
+        b = service.get_bank_by_name(session, "b")
+        service.add_content(session, ACTOR, b, [service.SignalIn("pdq", value)], service.ContentMeta(labels))
+        service.create_bank(session, ACTOR, name="copy")
+    with db.read_session() as session:
+        b = service.get_bank_by_name(session, "b")
+        exported = {fmt: "".join(importers.export_lines(session, b, fmt)) for fmt in ("csv", "tsv")}
+    for fmt, delimiter in (("csv", ","), ("tsv", "\t")):
+        cells = next(csv.reader(io.StringIO(exported[fmt]), delimiter=delimiter))
+        assert cells[2:] == [
+            "'" + labels[0],
+            "'+1",
+            "'-2",
+            "'@SUM(A1)",
+            "''=already quoted",  # one more quote, so that import gives back the label as it was
+            "plain",
+        ]
+        assert not any(cell.startswith(importers.FORMULA_STARTS) for cell in cells)
+    with db.session() as session:
+        copy = service.get_bank_by_name(session, "copy")
+        importers.import_stream(session, ACTOR, copy, io.StringIO(exported["csv"]), "csv")
+        copy_id = copy.id
+    with db.read_session() as session:
+        copied = session.scalars(select(BankContent).where(BankContent.bank_id == copy_id)).one()
+        assert tuple(copied.labels) == labels
+
+
+def test_bom_and_a_header_after_comments(bank: Database) -> None:
+    db = bank
+    rng = random.Random(5)
+    h = [random_pdq(rng) for _ in range(4)]
+    assert _import(db, f"\ufeffsignal_type,hash,labels\npdq,{h[0]},A1\n", "csv").added == 1
+    assert _import(db, f"\ufeffpdq\t{h[1]}\n", "tsv").added == 1
+    assert _import(db, "\ufeff" + json.dumps({"signal_type": "pdq", "hash": h[2]}) + "\n", "jsonl").added == 1
+    text = f"# exported 2026-12-02\n\n# columns:\nsignal_type,hash,labels\npdq,{h[3]},B1\n"
+    assert _import(db, text, "csv").added == 1
+    # Only before the first item: a later "signal_type" line is a bad line, not a second header.
+    with pytest.raises(ImportRejected, match="line 2: unknown signal type"):
+        _import(db, f"pdq,{h[3]}\nsignal_type,hash\n", "csv")

@@ -13,12 +13,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from safeguard.api.deps import db_session, get_db, read_session, require_roles
+from safeguard.api.deps import db_session, get_db, get_matcher, read_session, require_roles
 from safeguard.auth import Actor, Role
-from safeguard.banks import changes, importers, keywords, media, service, urls
+from safeguard.banks import changes, importers, keywords, matching, media, service, urls
 from safeguard.banks.errors import ImportRejected
+from safeguard.banks.matcher import BankMatcher
 from safeguard.banks.models import Bank, BankContent, BankSignal, KeywordList, UrlList
 from safeguard.banks.signals import PDQ_MAX_THRESHOLD, VPDQ_MAX_CHARS
+from safeguard.media.registry import MAX_NAME_CHARS
 from safeguard.store.db import Database
 
 router = APIRouter(tags=["banks"])
@@ -31,7 +33,7 @@ ListId = Annotated[int, Path(ge=1, le=2**31 - 1, description="List id")]
 
 
 class SignalModel(BaseModel):
-    signal_type: str = Field(min_length=1, max_length=32, examples=["pdq"])
+    signal_type: str = Field(min_length=1, max_length=MAX_NAME_CHARS, examples=["pdq"])
     hash: str = Field(
         min_length=1,
         max_length=VPDQ_MAX_CHARS,
@@ -223,9 +225,11 @@ def update_bank(
     body: BankUpdate,
     actor: Annotated[Actor, Depends(admins)],
     session: Annotated[Session, Depends(db_session)],
+    matcher: Annotated[BankMatcher, Depends(get_matcher)],
 ) -> BankOut:
     bank = service.get_bank(session, bank_id)
-    return BankOut.of(service.update_bank(session, actor, bank, **body.model_dump(exclude_unset=True)))
+    changes = body.model_dump(exclude_unset=True)
+    return BankOut.of(matching.update_bank(session, matcher, actor, bank, **changes))
 
 
 @router.delete("/v1/banks/{bank_id}", status_code=204, summary="Delete a bank (soft, audited)")
@@ -233,8 +237,9 @@ def delete_bank(
     bank_id: BankId,
     actor: Annotated[Actor, Depends(admins)],
     session: Annotated[Session, Depends(db_session)],
+    matcher: Annotated[BankMatcher, Depends(get_matcher)],
 ) -> None:
-    service.delete_bank(session, actor, service.get_bank(session, bank_id))
+    matching.delete_bank(session, matcher, actor, service.get_bank(session, bank_id))
 
 
 # Content ---------------------------------------------------------------------------------------------

@@ -22,26 +22,26 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from safeguard.api.deps import db_session, read_session, require_roles
+from safeguard.api.deps import db_session, get_matcher, read_session, require_roles
 from safeguard.api.errors import HmaRoute
-from safeguard.api.routers.matching import get_matcher
 from safeguard.auth import Actor, Role
-from safeguard.banks import hma, service
+from safeguard.banks import hma, matching, service
 from safeguard.banks.errors import BankNotFound
 from safeguard.banks.matcher import BankMatcher
 from safeguard.banks.models import Bank
 from safeguard.banks.signals import VPDQ_MAX_CHARS
 from safeguard.errors import InvalidInput, MalformedInput
 from safeguard.media import ContentKind
+from safeguard.media.registry import MAX_NAME_CHARS
 
 router = APIRouter(tags=["hma"], route_class=HmaRoute)
 integrators = require_roles(Role.integrator)
 admins = require_roles()
 
 BankName = Annotated[str, Field(min_length=1, max_length=200)]
-SignalType = Annotated[str, Query(min_length=1, max_length=32)]
-# A vpdq hash is long: over about 16 kB (some 200 frames) the HTTP server refuses the URL; POST it to
-# /v1/match instead.
+SignalType = Annotated[str, Query(min_length=1, max_length=MAX_NAME_CHARS)]
+# A vpdq hash is long: the HTTP server (uvicorn, httptools) refuses a request target over 65,535 bytes
+# with a plain 400 before the app sees it (about 700 frames URL-encoded; docs/banks.md); POST to /v1/match.
 Signal = Annotated[str, Query(min_length=1, max_length=VPDQ_MAX_CHARS)]
 Banks = Annotated[str | None, Query(max_length=4000, description="comma-separated bank names")]
 Types = Annotated[str | None, Query(max_length=400, description="comma-separated signal types")]
@@ -133,7 +133,7 @@ def lookup_get(
     _: Annotated[Actor, Depends(integrators)],
     session: Annotated[Session, Depends(read_session)],
     matcher: Annotated[BankMatcher, Depends(get_matcher)],
-    signal_type: Annotated[str | None, Query(max_length=32)] = None,
+    signal_type: Annotated[str | None, Query(max_length=MAX_NAME_CHARS)] = None,
     signal: Annotated[str | None, Query(max_length=VPDQ_MAX_CHARS)] = None,
     seed: Annotated[str | None, Query(max_length=200)] = None,
     banks: Banks = None,
@@ -238,6 +238,7 @@ def bank_update(
     body: HmaBankUpdate,
     actor: Annotated[Actor, Depends(admins)],
     session: Annotated[Session, Depends(db_session)],
+    matcher: Annotated[BankMatcher, Depends(get_matcher)],
 ) -> HmaBank:
     bank = service.get_bank_by_name(session, bank_name)
     ratio = body.enabled_ratio
@@ -248,19 +249,22 @@ def bank_update(
     # HMA's bypass_coinflip still reaches the bank, as in HMA.
     enabled = True if ratio is not None and ratio > 0 else None
     return HmaBank.of(
-        service.update_bank(session, actor, bank, name=name, enabled_ratio=ratio, enabled=enabled)
+        matching.update_bank(session, matcher, actor, bank, name=name, enabled_ratio=ratio, enabled=enabled)
     )
 
 
 @router.delete("/c/bank/{bank_name}", summary="HMA: delete a bank (200 when there is none)")
 def bank_delete(
-    bank_name: str, actor: Annotated[Actor, Depends(admins)], session: Annotated[Session, Depends(db_session)]
+    bank_name: str,
+    actor: Annotated[Actor, Depends(admins)],
+    session: Annotated[Session, Depends(db_session)],
+    matcher: Annotated[BankMatcher, Depends(get_matcher)],
 ) -> dict[str, str]:
     try:
         bank = service.get_bank_by_name(session, bank_name)
     except BankNotFound:
         return {"message": "Done"}
-    service.delete_bank(session, actor, bank)
+    matching.delete_bank(session, matcher, actor, bank)
     return {"message": "Done"}
 
 

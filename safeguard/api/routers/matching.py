@@ -14,12 +14,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from safeguard.api.deps import db_session, read_session, require_roles
+from safeguard.api.deps import db_session, get_matcher, read_session, require_roles
 from safeguard.api.routers.banks import SignalModel
 from safeguard.auth import Actor, Role
 from safeguard.banks import keywords, urls
 from safeguard.banks.matcher import BankMatcher
-from safeguard.banks.matching import Match, SignalMatches, match_signal, resolve_bank_filter
+from safeguard.banks.matching import Match, SignalMatches, match_signals
 from safeguard.flows.scan import Upload, hash_upload, match_upload
 from safeguard.review.config import ReviewSettings, get_review_settings
 from safeguard.review.signals import Reach
@@ -27,11 +27,6 @@ from safeguard.review.signals import Reach
 router = APIRouter(tags=["matching"])
 integrators = require_roles(Role.integrator)
 MAX_SIGNALS_PER_REQUEST = 100
-
-
-def get_matcher(request: Request) -> BankMatcher:
-    matcher: BankMatcher = request.app.state.bank_matcher
-    return matcher
 
 
 class MatchOut(BaseModel):
@@ -107,24 +102,16 @@ class ScanResponse(MatchResponse):
     )
 
 
-def run_match(
-    session: Session | None, matcher: BankMatcher, signals: list[tuple[str, str]], banks: list[str] | None
-) -> MatchResponse:
-    bank_ids = resolve_bank_filter(matcher, banks)
-    checkpoint = matcher.checkpoint
-    results = [
-        SignalResult.of(match_signal(session, matcher, st, value, bank_ids=bank_ids)) for st, value in signals
-    ]
-    return MatchResponse(matched=any(r.matched for r in results), checkpoint=checkpoint, results=results)
-
-
 @router.post("/v1/match", response_model=MatchResponse, summary="Match one or many signals against the banks")
-async def match(  # async: CPU-only (index in memory), so no thread hop per request
+async def match(  # async: PDQ and exact lookups run inline; slow work goes to threads (match_signals)
     body: MatchRequest,
     _: Annotated[Actor, Depends(integrators)],
     matcher: Annotated[BankMatcher, Depends(get_matcher)],
 ) -> MatchResponse:
-    return run_match(None, matcher, [(s.signal_type, s.hash) for s in body.signals], body.banks)
+    signals = [(s.signal_type, s.hash) for s in body.signals]
+    checkpoint, found = await match_signals(matcher, signals, banks=body.banks)
+    results = [SignalResult.of(r) for r in found]
+    return MatchResponse(matched=any(r.matched for r in results), checkpoint=checkpoint, results=results)
 
 
 def review_settings(request: Request) -> ReviewSettings:
