@@ -7,6 +7,8 @@
 | ``SAFEGUARD_MEDIA_DIR`` | ``$SAFEGUARD_HOME/media`` | where kept media (evidence) is stored |
 | ``SAFEGUARD_LOG_LEVEL`` | ``INFO`` | Python logging level name |
 | ``SAFEGUARD_MAX_BODY_BYTES`` | ``52428800`` (50 MB) | largest HTTP request body accepted |
+| ``SAFEGUARD_AUDIT_KEY`` | unset | the audit chain's HMAC key, hex (else the key file) |
+| ``SAFEGUARD_AUDIT_KEY_FILE`` | ``$SAFEGUARD_HOME/audit.key`` | key file; generated (0600) if absent |
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +28,8 @@ class Settings(BaseSettings):
     media_dir: Path | None = Field(default=None, description="Directory for kept media.")
     log_level: str = Field(default="INFO", description="Logging level name.")
     max_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, description="Largest request body.")
+    audit_key: SecretStr | None = Field(default=None, description="Audit chain HMAC key (hex).")
+    audit_key_file: Path | None = Field(default=None, description="File holding the audit key.")
     auth_cache_seconds: float = Field(
         default=2.0,
         ge=0,

@@ -2,7 +2,7 @@
 
 Every capability raises subclasses of :class:`SafeguardError` (kept in its own ``errors.py``). The HTTP
 layer turns them into RFC 9457 ``application/problem+json`` bodies (``safeguard.api.errors``) and the CLI
-into one line on stderr with a non-zero exit (``safeguard.cli.errors``). Neither layer needs to know the
+into one line on stderr with a non-zero exit (``safeguard.cli.main``). Neither layer needs to know the
 subclasses: the status, the problem type and the message travel on the exception itself.
 """
 

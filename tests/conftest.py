@@ -19,14 +19,32 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from safeguard.api.app import create_app
+from safeguard.audit.keys import chain_key
 from safeguard.auth import Actor, Role
 from safeguard.auth import service as keys
-from safeguard.config import Settings
+from safeguard.config import Settings, get_settings
 from safeguard.schema import metadata
 from safeguard.store.db import Database
 from safeguard.store.migrate import head_revision, upgrade
 
 BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One audit key for the test process and the commands it starts (they keep this variable)."""
+    path = tmp_path_factory.mktemp("audit-key") / "audit.key"
+    before = os.environ.get("SAFEGUARD_AUDIT_KEY_FILE")
+    os.environ["SAFEGUARD_AUDIT_KEY_FILE"] = str(path)
+    get_settings.cache_clear()
+    chain_key.cache_clear()
+    yield path
+    if before is None:
+        os.environ.pop("SAFEGUARD_AUDIT_KEY_FILE", None)
+    else:
+        os.environ["SAFEGUARD_AUDIT_KEY_FILE"] = before
+    get_settings.cache_clear()
+    chain_key.cache_clear()
 
 
 def _worker() -> str:

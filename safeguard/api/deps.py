@@ -8,8 +8,8 @@ prove that every route is protected and by which roles.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from typing import Annotated, Any
+from collections.abc import Iterator
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -118,7 +118,3 @@ def clear_key_cache(request: Request) -> None:
 
 def require_roles(*roles: Role) -> RoleDependency:
     return RoleDependency(frozenset(roles))
-
-
-def role_dependency_of(dependency: Callable[..., Any]) -> RoleDependency | None:
-    return dependency if isinstance(dependency, RoleDependency) else None

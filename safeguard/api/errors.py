@@ -8,12 +8,14 @@ bug: it is logged (without the request body) and answered with a problem that ca
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -67,7 +69,7 @@ def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def _validation_problem(exc: RequestValidationError) -> dict[str, Any]:
+def validation_problem(exc: RequestValidationError) -> dict[str, Any]:
     errors = []
     malformed = False
     for err in exc.errors():
@@ -92,6 +94,32 @@ def _validation_problem(exc: RequestValidationError) -> dict[str, Any]:
     }
 
 
+def hma_problem_response(problem: dict[str, Any], request: Request) -> JSONResponse:
+    """HMA's error shape on top of ours: the problem keeps every RFC 9457 member and adds HMA's
+    ``message``; a value HMA's routes refuse with 400 is 400 here too (not 422)."""
+    if problem.get("status") == 422:
+        problem["status"] = 400
+    problem.setdefault("message", problem.get("detail", ""))
+    return problem_response(problem, request)
+
+
+class HmaRoute(APIRoute):
+    """A route of the HMA-compatible API: its errors carry HMA's ``message`` field and status codes."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def hma_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SafeguardError as exc:
+                return hma_problem_response(exc.to_problem(), request)
+            except RequestValidationError as exc:
+                return hma_problem_response(validation_problem(exc), request)
+
+        return hma_handler
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SafeguardError)
     async def safeguard_error(request: Request, exc: SafeguardError) -> JSONResponse:
@@ -100,7 +128,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return problem_response(_validation_problem(exc), request)
+        return problem_response(validation_problem(exc), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -29,6 +29,8 @@ class AuditRecord(Base):
     change_digest: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # 1: plain SHA-256 (records written before the chain was keyed); 2: HMAC-SHA256 with the audit key.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class AuditHead(Base):

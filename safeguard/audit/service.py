@@ -12,8 +12,9 @@ still proving what was recorded (a caller holding the change can recompute the d
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -21,6 +22,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
+from safeguard.audit.keys import chain_key
 from safeguard.audit.models import AuditHead, AuditRecord
 from safeguard.auth.roles import Actor
 from safeguard.store.base import utcnow
@@ -42,7 +44,10 @@ _RECORD_COLUMNS = (
     "change_digest",
     "prev_hash",
     "hash",
+    "version",
 )
+UNKEYED = 1  # plain SHA-256: records written before the chain was keyed
+KEYED = 2  # HMAC-SHA256 with the audit key (safeguard.audit.keys)
 
 
 def canonical_json(value: Any) -> str:
@@ -55,7 +60,7 @@ def digest_change(change: Mapping[str, Any]) -> str:
 
 
 def _record_fields(rec: AuditRecord) -> dict[str, Any]:
-    return {
+    fields = {
         "seq": rec.seq,
         "at": rec.at.isoformat(timespec="microseconds"),
         "actor_kind": rec.actor_kind,
@@ -68,10 +73,17 @@ def _record_fields(rec: AuditRecord) -> dict[str, Any]:
         "change_digest": rec.change_digest,
         "prev_hash": rec.prev_hash,
     }
+    if rec.version != UNKEYED:
+        fields["version"] = rec.version
+    return fields
 
 
-def record_hash(rec: AuditRecord) -> str:
-    return hashlib.sha256(canonical_json(_record_fields(rec)).encode("utf-8")).hexdigest()
+def record_hash(rec: AuditRecord, key: bytes | None = None) -> str:
+    """The record's hash by its version: SHA-256 (version 1), or HMAC-SHA256 with the audit key."""
+    canonical = canonical_json(_record_fields(rec)).encode("utf-8")
+    if rec.version == UNKEYED:
+        return hashlib.sha256(canonical).hexdigest()
+    return hmac.new(key if key is not None else chain_key(), canonical, hashlib.sha256).hexdigest()
 
 
 def record(
@@ -121,6 +133,7 @@ def record(
             request_id=actor.request_id,
             change_digest=digest_change(change or {}),
             prev_hash=head_hash,
+            version=KEYED,
         )
         rec.hash = record_hash(rec)
         cursor.execute(
@@ -140,40 +153,69 @@ class ChainReport:
     head_hash: str
     first_broken_seq: int | None = None
     problem: str | None = None
+    unkeyed: int = 0  # records hashed without the key (written before the chain was keyed)
+    checkpoints: int = 0  # checkpoints the chain was checked against
 
 
-def verify(session: Session) -> ChainReport:
-    """Walk the whole chain; report the first record that does not fit."""
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
-    count = 0
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The head of the chain at one moment, signed with the audit key (``safeguard.audit.checkpoints``)."""
+
+    seq: int
+    hash: str
+    at: str
+
+
+def _problem(rec: AuditRecord, expected_prev: str, key: bytes, last_version: int) -> str | None:
+    if rec.prev_hash != expected_prev:
+        return f"record {rec.seq} does not chain onto record {rec.seq - 1}"
+    if rec.version not in (UNKEYED, KEYED):
+        return f"record {rec.seq} has an unknown version {rec.version}"
+    if rec.version < last_version:
+        return f"record {rec.seq} is unkeyed after keyed records (downgraded)"
+    if record_hash(rec, key) != rec.hash:
+        return f"record {rec.seq} was altered"
+    return None
+
+
+def verify(session: Session, checkpoints: Sequence[Checkpoint] = ()) -> ChainReport:
+    """Walk the whole chain; report the first record that does not fit, the chain or a checkpoint.
+
+    A checkpoint pins the hash of record ``seq``: a rewrite of any record up to it changes that hash, and a
+    log that ends before it was truncated."""
+    key = chain_key()
+    pinned = {c.seq: c for c in checkpoints}
+    expected_prev, expected_seq, count, unkeyed, version = GENESIS_HASH, 1, 0, 0, UNKEYED
+
+    def broken(seq: int, problem: str) -> ChainReport:
+        return ChainReport(False, count, expected_prev, seq, problem, unkeyed, len(checkpoints))
+
     for rec in _iter_records(session):
         if rec.seq != expected_seq:
-            return ChainReport(False, count, expected_prev, expected_seq, f"record {expected_seq} is missing")
-        if rec.prev_hash != expected_prev:
-            return ChainReport(
-                False,
-                count,
-                expected_prev,
-                rec.seq,
-                f"record {rec.seq} does not chain onto record {rec.seq - 1}",
-            )
-        if record_hash(rec) != rec.hash:
-            return ChainReport(False, count, expected_prev, rec.seq, f"record {rec.seq} was altered")
+            return broken(expected_seq, f"record {expected_seq} is missing")
+        problem = _problem(rec, expected_prev, key, version)
+        if problem is not None:
+            return broken(rec.seq, problem)
+        checkpoint = pinned.get(rec.seq)
+        if checkpoint is not None and checkpoint.hash != rec.hash:
+            return broken(rec.seq, f"record {rec.seq} differs from the checkpoint of {checkpoint.at}")
+        version = rec.version
+        unkeyed += rec.version == UNKEYED
         expected_prev = rec.hash
         expected_seq += 1
         count += 1
     head = session.get(AuditHead, HEAD_ID)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
     if head_seq != count or head_hash != expected_prev:
-        return ChainReport(
-            False,
-            count,
-            expected_prev,
-            count + 1,
-            f"the log ends at record {count} but its head says {head_seq}",
+        return broken(count + 1, f"the log ends at record {count} but its head says {head_seq}")
+    latest = max(checkpoints, key=lambda c: c.seq, default=None)
+    if latest is not None and latest.seq > count:
+        return broken(
+            count + 1, f"the log ends at record {count} but the checkpoint of {latest.at} saw {latest.seq}"
         )
-    return ChainReport(True, count, expected_prev)
+    if 0 in pinned and pinned[0].hash != GENESIS_HASH:
+        return broken(1, "the checkpoint of an empty log does not match")
+    return ChainReport(True, count, expected_prev, None, None, unkeyed, len(checkpoints))
 
 
 def _iter_records(session: Session) -> Iterator[AuditRecord]:

@@ -9,8 +9,8 @@ Each API worker builds it at start (from the database) and a background thread p
 every ``poll_interval`` seconds, applying adds, removes, disables and bank changes. So content added
 through any worker (or the CLI) becomes matchable in every worker within about one poll interval.
 
-Entries are never physically removed from an index (faiss's hash tables cannot delete); a removed or
-disabled signal is marked dead and skipped, and comes back to life if re-enabled.
+Entries are never physically removed from the matcher's position table (positions are the index's
+payloads); a removed or disabled signal is marked dead and skipped, and comes back to life if re-enabled.
 """
 
 from __future__ import annotations
@@ -236,6 +236,11 @@ class BankMatcher:
         self.banks: dict[int, BankInfo] = {}
         self.ready = threading.Event()
         self.last_refresh = 0.0
+        # Unix time the index last took in a change (or was loaded): HMA's index ``built_to``.
+        self.built_at = 0.0
+        # Refreshed longer ago than this, the index is stale (0 or less: never; HMA's
+        # INDEX_CACHE_MAX_STALE_SEC).
+        self.stale_after_s = STALE_AFTER_S
         self.error: str | None = None
         self._indexes: dict[str, _AnyIndex] = {st: _index_for(st) for st in signal_types()}
         self._lock = threading.Lock()
@@ -268,7 +273,9 @@ class BankMatcher:
 
     @property
     def is_stale(self) -> bool:
-        return not self.ready.is_set() or time.monotonic() - self.last_refresh > STALE_AFTER_S
+        if not self.ready.is_set():
+            return True
+        return self.stale_after_s > 0 and time.monotonic() - self.last_refresh > self.stale_after_s
 
     # Loading and refreshing ----------------------------------------------------------------------------
 
@@ -307,6 +314,7 @@ class BankMatcher:
             if index.pdq is not None:
                 index.pdq.settle()
         self.checkpoint = checkpoint
+        self.built_at = time.time()
         self.ready.set()
         self.last_refresh = time.monotonic()
         log.info("bank matcher loaded to checkpoint %d: %s", checkpoint, self.sizes())
@@ -324,6 +332,7 @@ class BankMatcher:
             with self._lock:
                 self._apply(rows)
             self.checkpoint = rows[-1][0]
+            self.built_at = time.time()
             applied += len(rows)
             if len(rows) < CHANGE_BATCH:
                 break

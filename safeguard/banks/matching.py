@@ -3,7 +3,8 @@ HMA-compatible routes.
 
 Rules, in order: a hit counts if its bank exists and is enabled, the distance is within the bank's
 threshold, the bank's enabled ratio admits this query (a deterministic coin flip per query hash, or per
-``seed`` as HMA's lookup does), and the content item is neither disabled nor removed. Allowlist banks
+``seed`` as HMA's lookup does; HMA's ``bypass_coinflip`` skips it), and the content item is neither
+disabled (for good, or until HMA's ``disable_until_ts``) nor removed. Allowlist banks
 always take part (a ``banks=`` filter narrows only the other banks); if any allowlist bank matches, the
 other banks' matches are returned with ``suppressed_by_allowlist = true``.
 
@@ -25,7 +26,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from safeguard.banks.errors import IndexNotReady
@@ -44,6 +45,7 @@ from safeguard.banks.signals import (
 from safeguard.banks.vpdq_index import VpdqScore
 from safeguard.errors import InvalidInput
 from safeguard.media import IndexKind
+from safeguard.store.base import utcnow
 
 READY_WAIT_S = 10.0
 
@@ -131,12 +133,19 @@ def _search_radius(signal_type: str, banks: Collection[BankInfo]) -> float:
     return 0 if kind.exact else kind.default_threshold
 
 
-def _admits(bank: BankInfo | None, hit: Hit, signal_type: str, flip: float) -> bool:
+def banks_named(matcher: BankMatcher, names: Collection[str]) -> set[int]:
+    """The ids of the live banks among ``names``; names of no bank select nothing (HMA's ``banks=``)."""
+    wanted = set(names)
+    return {b.id for b in matcher.banks.values() if not b.deleted and b.name in wanted}
+
+
+def _admits(bank: BankInfo | None, hit: Hit, signal_type: str, flip: float | None) -> bool:
+    """``flip`` None (HMA's ``bypass_coinflip``): every enabled bank answers, whatever its ratio."""
     if bank is None or bank.deleted or not bank.enabled:
         return False
     if signal_type in DISTANCE_TYPES and hit.distance > bank.pdq_threshold:
         return False
-    return bank.enabled_ratio >= 1.0 or flip < bank.enabled_ratio
+    return flip is None or bank.enabled_ratio >= 1.0 or flip < bank.enabled_ratio
 
 
 def match_signal(
@@ -147,6 +156,7 @@ def match_signal(
     *,
     bank_ids: set[int] | None = None,
     seed: str | None = None,
+    bypass_coinflip: bool = False,
 ) -> SignalMatches:
     st = normalize_signal_type(signal_type)
     value = normalize_hash(st, value)
@@ -154,7 +164,7 @@ def match_signal(
         raise IndexNotReady("the match index is still loading; retry shortly")
     banks = matcher.banks
     radius = _search_radius(st, banks.values())
-    flip = coinflip(st, value, seed)
+    flip = None if bypass_coinflip else coinflip(st, value, seed)
     scores: dict[int, VpdqScore] = {}
     if st == VPDQ:
         hits = _scored_videos(matcher, value, int(radius), scores)
@@ -174,7 +184,10 @@ def match_signal(
     if not best:
         return SignalMatches(st, value, [])
     query = select(BankContent.id, BankContent.labels, BankContent.external_ids).where(
-        BankContent.id.in_(list(best)), BankContent.enabled.is_(True), BankContent.removed_at.is_(None)
+        BankContent.id.in_(list(best)),
+        BankContent.enabled.is_(True),
+        BankContent.removed_at.is_(None),
+        or_(BankContent.disabled_until.is_(None), BankContent.disabled_until <= utcnow()),
     )
     if session is not None:
         rows = session.execute(query).all()

@@ -51,6 +51,10 @@ class BankContent(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # HMA's temporary disable (``disable_until_ts``): the item does not match before this time.
+    disabled_until: Mapped[datetime | None] = mapped_column(default=None)
+    # HMA's user metadata of an item (``content_id``, ``content_uri``, ``json``), returned as given.
+    hma_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSONDoc, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     removed_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -20,6 +20,7 @@ from safeguard.banks.matching import match_signal
 from safeguard.banks.models import Bank
 from safeguard.cli.common import console, err_console, open_db
 from safeguard.errors import InvalidInput
+from safeguard.media import ContentKind
 
 app = typer.Typer(help="Hash banks, imports, matching, URL lists and keyword lists.", no_args_is_help=True)
 
@@ -190,7 +191,9 @@ def add_file(
     video: Annotated[bool, typer.Option("--video", help="The file is a video")] = False,
 ) -> None:
     """Hash a file and add it to a bank (the file itself is not kept)."""
-    signals = media.hashes_to_bank(path.read_bytes(), is_video=video)
+    signals = media.hashes_to_bank(
+        path.read_bytes(), expect=ContentKind.video if video else None, field="--video"
+    )
     db = open_db()
     with db.session() as session:
         added = service.add_content(
@@ -336,7 +339,9 @@ def match(signal_type: str, value: HashArg) -> None:
 @app.command("scan")
 def scan(path: Path, video: Annotated[bool, typer.Option("--video")] = False) -> None:
     """Hash a file and match it against the banks (exit 0 on a match, 3 on none)."""
-    hashes = media.hashes_to_query(path.read_bytes(), is_video=video)
+    hashes = media.hashes_to_query(
+        path.read_bytes(), expect=ContentKind.video if video else None, field="--video"
+    )
     if not _print_matches([(h.signal_type, h.value) for h in hashes]):
         raise typer.Exit(3)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from safeguard.auth import Actor
 from safeguard.cli.common import console, err_console, open_db
@@ -118,6 +120,9 @@ def list_packages(
     if as_json:
         _print_json({"total": total, "suspects": data})
         return
+    if console.width < WIDE_TERMINAL:
+        _print_packages_narrow(total, data)
+        return
     table = Table(
         "suspect", "tier", "score", "state", "referrals", "area", "assigned", "why", title=f"{total} packages"
     )
@@ -133,6 +138,31 @@ def list_packages(
             d["why"],
         )
     console.print(table)
+
+
+# Below this many columns the eight-column table wraps every cell; packages print as two lines each instead.
+WIDE_TERMINAL = 120
+
+
+def _print_packages_narrow(total: int, data: list[dict[str, Any]]) -> None:
+    """Each package as a line of facts and, indented beneath it, why it ranks where it does."""
+    console.print(f"{total} packages, most urgent first", style="bold")
+    for d in data:
+        count = d["referrals"]
+        facts = [
+            f"#{d['id']}",
+            d["tier"],
+            f"score {d['score']:.1f}",
+            d["state"],
+            f"{count} referral{'' if count == 1 else 's'}",
+            d["area"] or "no area",
+            f"assigned to {d['assigned_to']}" if d["assigned_to"] else "unassigned",
+        ]
+        width = max(40, console.width)
+        console.print(textwrap.fill("  ".join(facts), width, subsequent_indent="  "), soft_wrap=True)
+        if d["why"]:
+            why = textwrap.fill(d["why"], width, initial_indent="    ", subsequent_indent="    ")
+            console.print(Text(why, style="dim"), soft_wrap=True)
 
 
 @app.command("show")
@@ -153,7 +183,7 @@ def show(
                 "state": s.state,
                 "tier": view.tier,
                 "score": view.score,
-                "reasons": view.reasons,
+                "reasons": [asdict(r) for r in view.reasons],
                 "assigned_to": s.assigned_to,
                 "assigned_force": s.assigned_force,
                 "merged_from": view.merged_from,
@@ -174,7 +204,7 @@ def show(
                     }
                     for r in view.referrals
                 ],
-                "identifiers": view.identifiers,
+                "identifiers": [asdict(i) for i in view.identifiers],
                 "media": [
                     {
                         "referral": m.referral_id,
@@ -187,10 +217,10 @@ def show(
                     }
                     for m in view.media
                 ],
-                "timeline": view.timeline,
-                "locations": view.locations,
-                "links": view.links,
-                "possible_links": view.possible_links,
+                "timeline": [asdict(e) for e in view.timeline],
+                "locations": [asdict(loc) for loc in view.locations],
+                "links": [asdict(link) for link in view.links],
+                "possible_links": [asdict(p) for p in view.possible_links],
                 "alerts": [{"id": a.id, "owner": a.owner, "message": a.message} for a in view.alerts],
             }
     finally:

@@ -49,8 +49,8 @@ def serve(
         bool,
         typer.Option(
             "--webhooks/--no-webhooks",
-            help="Deliver webhooks from this process (one delivery worker beside the API workers); turn off "
-            "when `safeguard webhooks worker` runs elsewhere",
+            help="Deliver webhooks from this process (one delivery worker beside the API workers); "
+            "`safeguard webhooks worker` may run as well (deliveries are leased) or instead",
         ),
     ] = True,
 ) -> None:

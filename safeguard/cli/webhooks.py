@@ -1,23 +1,80 @@
-"""``safeguard webhooks ...``: run the delivery worker, list and replay dead letters."""
+"""``safeguard webhooks ...``: register, list and remove endpoints; run the delivery worker; replay dead
+letters. Registration goes through ``safeguard.actions.endpoints`` as over the API (the same SSRF checks)."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import signal
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from safeguard.actions import outbox
+from safeguard.actions import endpoints, outbox
 from safeguard.actions.config import get_webhook_settings
+from safeguard.actions.models import WebhookEndpoint
 from safeguard.actions.worker import DeliveryWorker
 from safeguard.auth import Actor
-from safeguard.cli.common import console, err_console, open_db, settings
+from safeguard.cli.common import console, db_session, err_console, open_db, settings
 from safeguard.errors import InvalidInput
 
 app = typer.Typer(help="Webhook deliveries to the platform.", no_args_is_help=True)
+
+
+@app.command("add")
+def add(
+    url: Annotated[str, typer.Argument(help="https:// URL that receives the events")],
+    owner: Annotated[
+        str, typer.Option("--owner", help="The integrator whose cases' events it receives, e.g. api_key:7")
+    ],
+    events: Annotated[list[str], typer.Option("--event", help="An event type (repeatable)")],
+    description: Annotated[str, typer.Option("--description")] = "",
+) -> None:
+    """Register an endpoint; prints its id and signing secret once (JSON on stdout)."""
+    with db_session() as session:
+        created = endpoints.create_endpoint(
+            session, Actor.cli(), url=url, events=events, description=description, owner=owner
+        )
+        data = {**_endpoint_json(created.endpoint), "secret": created.secret}
+    print(json.dumps(data, sort_keys=True))
+
+
+@app.command("list")
+def list_command(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout")] = False,
+) -> None:
+    """Registered endpoints (active and removed)."""
+    with db_session(read_only=True) as session:
+        rows = [_endpoint_json(e) for e in endpoints.list_endpoints(session, Actor.cli())]
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, sort_keys=True))
+        return
+    table = Table("id", "owner", "url", "events", "active")
+    for row in rows:
+        table.add_row(str(row["id"]), row["owner"], row["url"], ", ".join(row["events"]), str(row["active"]))
+    console.print(table)
+
+
+@app.command("remove")
+def remove(endpoint_id: Annotated[int, typer.Argument(min=1, help="Endpoint id")]) -> None:
+    """Stop sending to an endpoint (its pending deliveries are dead-lettered when they come due)."""
+    with db_session() as session:
+        data = _endpoint_json(endpoints.deactivate(session, Actor.cli(), endpoint_id))
+    print(json.dumps(data, sort_keys=True))
+
+
+def _endpoint_json(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    return {
+        "id": endpoint.id,
+        "owner": endpoint.owner,
+        "url": endpoint.url,
+        "events": list(endpoint.events),
+        "description": endpoint.description,
+        "active": endpoint.active,
+    }
 
 
 @app.command("worker")

@@ -9,7 +9,7 @@ integrator) adds to its open case.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -32,7 +32,7 @@ class Upload:
     content_id: str | None = None  # the platform's id: matches open a case only when it is given
     account_id: str | None = None
     reach: Reach | None = None
-    is_video: bool = False
+    media_type: str | None = None  # "image" or "video": the kind the platform says it sends (checked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,37 @@ def scan_upload(
 ) -> ScanOutcome:
     """Hash ``data``, match every hash against the banks (only ``banks`` when given; allowlists always
     apply) and, when the upload has a content id, file the matches into its one case."""
-    hashes = media.hashes_to_query(data, is_video=upload.is_video)
+    caller = f"{actor.kind}:{actor.id}"
+    hashes = media.hashes_to_query(data, expect=media.MEDIA_TYPES.get(upload.media_type or ""), caller=caller)
+    return match_upload(session, actor, matcher, data, hashes, upload, banks=banks, settings=settings)
+
+
+async def hash_upload(
+    data: bytes,
+    actor: Actor,
+    *,
+    media_type: str | None = None,
+    disconnected: Callable[[], Awaitable[bool]] | None = None,
+) -> list[SignalIn]:
+    """The first half of :func:`scan_upload`, awaited: the hashes to match ``data`` with, hashed in the
+    shared pool under ``actor``'s share, cancelled when ``disconnected()`` says the client went away."""
+    caller = f"{actor.kind}:{actor.id}"
+    expect = media.MEDIA_TYPES.get(media_type or "")
+    return await media.hashes_to_query_async(data, expect=expect, caller=caller, disconnected=disconnected)
+
+
+def match_upload(
+    session: Session,
+    actor: Actor,
+    matcher: BankMatcher,
+    data: bytes,
+    hashes: list[SignalIn],
+    upload: Upload,
+    *,
+    banks: Collection[str] | None = None,
+    settings: ReviewSettings | None = None,
+) -> ScanOutcome:
+    """The rest of :func:`scan_upload` once ``data`` is hashed (the API awaits the hashing itself)."""
     checkpoint = matcher.checkpoint
     bank_ids = resolve_bank_filter(matcher, banks)
     results = [match_signal(session, matcher, h.signal_type, h.value, bank_ids=bank_ids) for h in hashes]

@@ -9,7 +9,6 @@ job (``POST /v1/match``); between referrals, PDQ near matches are part of linkin
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,11 +16,12 @@ from sqlalchemy.orm import Session
 from safeguard.banks.models import Bank, BankContent, BankSignal
 from safeguard.intake.models import IntakeMedia
 from safeguard.intake.store import chunked
+from safeguard.intake.views import BankMatchView
 
 _COLUMNS = {"md5": "md5", "sha256": "sha256", "pdq": "pdq"}
 
 
-def bank_matches(session: Session, media: Sequence[IntakeMedia]) -> dict[int, list[dict[str, Any]]]:
+def bank_matches(session: Session, media: Sequence[IntakeMedia]) -> dict[int, list[BankMatchView]]:
     """media id -> the live bank entries whose signal equals one of the file's hashes."""
     wanted: dict[tuple[str, str], list[int]] = {}
     for item in media:
@@ -29,7 +29,7 @@ def bank_matches(session: Session, media: Sequence[IntakeMedia]) -> dict[int, li
             value = getattr(item, column)
             if value:
                 wanted.setdefault((signal_type, value), []).append(item.id)
-    found: dict[int, list[dict[str, Any]]] = {}
+    found: dict[int, list[BankMatchView]] = {}
     values = sorted({value for _, value in wanted})
     for part in chunked(values):
         rows = session.execute(
@@ -48,6 +48,6 @@ def bank_matches(session: Session, media: Sequence[IntakeMedia]) -> dict[int, li
         for signal_type, value, bank, allowlist, labels in rows:
             for media_id in wanted.get((signal_type, value), []):
                 found.setdefault(media_id, []).append(
-                    {"bank": bank, "signal_type": signal_type, "labels": list(labels), "allowlist": allowlist}
+                    BankMatchView(bank, signal_type, list(labels), allowlist)
                 )
     return found

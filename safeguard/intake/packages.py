@@ -10,7 +10,6 @@ opens again as ``new`` with ``previous_packages`` counted (service.import_referr
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -45,50 +44,24 @@ from safeguard.intake.models import (
 from safeguard.intake.priority import TIER_ORDER, Features, Tier, prioritise
 from safeguard.intake.states import OUTCOME_STATES, PACKAGE_STATES, TRANSITIONS, SuspectState
 from safeguard.intake.store import chunked
+from safeguard.intake.views import (
+    EvidenceView,
+    IdentifierView,
+    LinkView,
+    LocationView,
+    MediaView,
+    PackageView,
+    PossibleLinkView,
+    ReasonView,
+    ReferralView,
+    SearchHit,
+    SearchResult,
+    TimelineEvent,
+)
 from safeguard.store.base import utcnow
 
 STATES = tuple(s.value for s in PACKAGE_STATES)
 SEARCH_LIMIT = 200
-
-
-@dataclass(slots=True)
-class PackageView:
-    suspect: IntakeSuspect
-    redirected_from: int | None
-    merged_from: list[int]
-    tier: str
-    score: float
-    reasons: list[dict[str, Any]]
-    referrals: list[IntakeReferral]
-    identifiers: list[dict[str, Any]]
-    media: list[IntakeMedia]
-    timeline: list[dict[str, Any]]
-    locations: list[dict[str, Any]]
-    links: list[dict[str, Any]]
-    possible_links: list[dict[str, Any]]
-    alerts: list[IntakeAlert]
-    bank_matches: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # media id -> bank entries
-
-
-@dataclass(slots=True)
-class SearchHit:
-    kind: str
-    value: str
-    referral_id: int
-    source: str
-    external_id: str
-    suspect_id: int | None
-    tier: str | None
-    state: str | None
-    assigned_to: str | None
-    seen_at: datetime | None = None
-
-
-@dataclass(slots=True)
-class SearchResult:
-    query: str
-    kinds: list[str]
-    hits: list[SearchHit] = field(default_factory=list)
 
 
 def resolve(session: Session, suspect_id: int) -> tuple[IntakeSuspect, int | None]:
@@ -144,19 +117,20 @@ def package(
             Rule(row.rule), row.key, row.weight, row.referral_a, row.referral_b, row.detail, row.measure
         )
         links.append(
-            {
-                "referral_a": row.referral_a,
-                "referral_b": row.referral_b,
-                "rule": row.rule,
-                "strength": STRENGTH[Rule(row.rule)].value,
-                "weight": row.weight,
-                "explanation": e.explanation,
-                "actor": row.actor,
-                "created_at": row.created_at,
-                "overruled": not (row.referral_a in member and row.referral_b in member),
-            }
+            LinkView(
+                referral_a=row.referral_a,
+                referral_b=row.referral_b,
+                rule=row.rule,
+                strength=STRENGTH[Rule(row.rule)].value,
+                weight=row.weight,
+                explanation=e.explanation,
+                actor=row.actor,
+                created_at=row.created_at,
+                overruled=not (row.referral_a in member and row.referral_b in member),
+            )
         )
     merged_from = list(session.scalars(select(IntakeSuspect.id).where(IntakeSuspect.merged_into == sid)))
+    matches = bank_matches(session, media)
     alerts = list(
         session.scalars(
             select(IntakeAlert)
@@ -170,20 +144,19 @@ def package(
         merged_from=merged_from,
         tier=priority.tier.value,
         score=priority.score,
-        reasons=priority.reasons_json(),
+        reasons=[ReasonView(r.factor, round(r.points, 2), r.text) for r in priority.reasons],
         referrals=referrals,
         identifiers=identifiers,
-        media=media,
+        media=[MediaView.of(m, matches.get(m.id)) for m in media],
         timeline=_timeline(suspect, referrals),
         locations=_locations(referrals),
         links=links,
         possible_links=_possible_links(session, sid, config),
         alerts=alerts,
-        bank_matches=bank_matches(session, media),
     )
 
 
-def _identifier_summary(session: Session, rids: list[int]) -> list[dict[str, Any]]:
+def _identifier_summary(session: Session, rids: list[int]) -> list[IdentifierView]:
     grouped: dict[tuple[str, str], dict[str, Any]] = {}
     keys: set[str] = set()
     for part2 in chunked(rids):
@@ -217,38 +190,28 @@ def _identifier_summary(session: Session, rids: list[int]) -> list[dict[str, Any
         shared.update({key: reason for key, reason in rows})
     out = []
     for entry in grouped.values():
-        if entry["key"] in shared:
+        key = entry.pop("key")
+        if key in shared:
             entry["linkable"] = False
-            entry["note"] = f"shared: {shared[entry['key']]}"
+            entry["note"] = f"shared: {shared[key]}"
         entry["platforms"] = sorted(entry["platforms"])
         entry["referrals"] = sorted(entry["referrals"])
-        del entry["key"]
-        out.append(entry)
+        out.append(IdentifierView(**entry))
     order = {kind.value: i for i, kind in enumerate(IdKind)}
-    out.sort(key=lambda e: (order.get(e["kind"], 99), e["value"]))
+    out.sort(key=lambda e: (order.get(e.kind, 99), e.value))
     return out
 
 
-def _timeline(suspect: IntakeSuspect, referrals: list[IntakeReferral]) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
+def _timeline(suspect: IntakeSuspect, referrals: list[IntakeReferral]) -> list[TimelineEvent]:
+    events: list[TimelineEvent] = []
     for r in referrals:
         if r.incident_at:
             where = f" on {r.platform}" if r.platform else ""
             events.append(
-                {
-                    "at": r.incident_at,
-                    "kind": "incident",
-                    "referral_id": r.id,
-                    "text": f"{r.incident_type or 'incident'}{where}",
-                }
+                TimelineEvent(r.incident_at, "incident", f"{r.incident_type or 'incident'}{where}", r.id)
             )
         events.append(
-            {
-                "at": r.received_at,
-                "kind": "referral",
-                "referral_id": r.id,
-                "text": f"referral {r.source}/{r.external_id} received",
-            }
+            TimelineEvent(r.received_at, "referral", f"referral {r.source}/{r.external_id} received", r.id)
         )
     for at, kind, text in (
         (suspect.created_at, "package", "package created"),
@@ -266,23 +229,23 @@ def _timeline(suspect: IntakeSuspect, referrals: list[IntakeReferral]) -> list[d
         (suspect.closed_at, "closed", "closed"),
     ):
         if at is not None:
-            events.append({"at": at, "kind": kind, "referral_id": None, "text": text})
-    events.sort(key=lambda e: e["at"])
+            events.append(TimelineEvent(at, kind, text, None))
+    events.sort(key=lambda e: e.at)
     return events
 
 
-def _locations(referrals: list[IntakeReferral]) -> list[dict[str, Any]]:
+def _locations(referrals: list[IntakeReferral]) -> list[LocationView]:
     counts: dict[tuple[str | None, str | None], list[int]] = defaultdict(list)
     for r in referrals:
         if r.force_area:
             counts[(r.force_area, r.council)].append(r.id)
     return [
-        {"force": force, "council": council, "referrals": ids}
+        LocationView(force, council, ids)
         for (force, council), ids in sorted(counts.items(), key=lambda kv: -len(kv[1]))
     ]
 
 
-def _possible_links(session: Session, sid: int, config: IntakeConfig) -> list[dict[str, Any]]:
+def _possible_links(session: Session, sid: int, config: IntakeConfig) -> list[PossibleLinkView]:
     rows = list(
         session.scalars(
             select(IntakePending).where(or_(IntakePending.suspect_a == sid, IntakePending.suspect_b == sid))
@@ -303,24 +266,19 @@ def _possible_links(session: Session, sid: int, config: IntakeConfig) -> list[di
     out = []
     for other, evidence in by_other.items():
         out.append(
-            {
-                "suspect_id": other,
-                "score": round(score(evidence, shared, config.linking), 2),
-                "threshold": config.linking.threshold,
-                "evidence": [
-                    {
-                        "rule": e.rule.value,
-                        "explanation": e.explanation,
-                        "weight": e.weight,
-                        "counted": e.key not in shared,
-                        "referral_a": e.referral_a,
-                        "referral_b": e.referral_b,
-                    }
+            PossibleLinkView(
+                suspect_id=other,
+                score=round(score(evidence, shared, config.linking), 2),
+                threshold=config.linking.threshold,
+                evidence=[
+                    EvidenceView(
+                        e.rule.value, e.explanation, e.weight, e.key not in shared, e.referral_a, e.referral_b
+                    )
                     for e in evidence
                 ],
-            }
+            )
         )
-    out.sort(key=lambda p: -float(str(p["score"])))
+    out.sort(key=lambda p: -p.score)
     return out
 
 
@@ -429,17 +387,27 @@ def _hit(
     )
 
 
-def get_referral(
-    session: Session, referral_id: int
-) -> tuple[IntakeReferral, list[IntakeIdentifier], list[IntakeMedia]]:
+def get_referral(session: Session, referral_id: int) -> ReferralView:
     referral = session.get(IntakeReferral, referral_id)
     if referral is None:
         raise ReferralNotFound(f"no referral {referral_id}")
-    identifiers = list(
-        session.scalars(select(IntakeIdentifier).where(IntakeIdentifier.referral_id == referral_id))
+    identifiers = [
+        IdentifierView(
+            kind=i.kind,
+            value=i.value,
+            platforms=[i.platform] if i.platform else [],
+            referrals=[referral.id],
+            first_seen=i.seen_at,
+            last_seen=i.seen_at,
+            linkable=i.linkable,
+            note=i.note,
+        )
+        for i in session.scalars(select(IntakeIdentifier).where(IntakeIdentifier.referral_id == referral_id))
+    ]
+    media = session.scalars(select(IntakeMedia).where(IntakeMedia.referral_id == referral_id))
+    return ReferralView(
+        referral, referral.document, list(referral.warnings), identifiers, [MediaView.of(m) for m in media]
     )
-    media = list(session.scalars(select(IntakeMedia).where(IntakeMedia.referral_id == referral_id)))
-    return referral, identifiers, media
 
 
 # --- changing a package ---------------------------------------------------------------------------------

@@ -46,12 +46,11 @@ from safeguard.intake.store import (
     SqlLoader,
     chunked,
     existing_digests,
-    insert_rows,
     table,
-    update_rows,
     write_back,
 )
 from safeguard.store.base import utcnow
+from safeguard.store.bulk import insert_dicts, update_by_id
 
 REFERRALS = table(IntakeReferral)
 MEDIA = table(IntakeMedia)
@@ -314,7 +313,7 @@ def _insert_identifiers(session: Session, ids: Sequence[int], extracted: Sequenc
         for rid, found in zip(ids, extracted, strict=True)
         for i in found.identifiers
     ]
-    insert_rows(session, IntakeIdentifier, rows)
+    insert_dicts(session, table(IntakeIdentifier), rows)
 
 
 def _update_suspects(
@@ -349,7 +348,7 @@ def _update_suspects(
             row.previous_packages += 1
             reopened = {"state": SuspectState.new, "previous_packages": row.previous_packages}
         updates.append({"id": suspect_id, **_priority_values(row, features, config, now), **reopened})
-    update_rows(session, IntakeSuspect, updates)
+    update_by_id(session, table(IntakeSuspect), updates)
 
 
 def _priority_values(

@@ -9,6 +9,11 @@
   those hashes equal the reference); palette images use their palette colours; 16-bit images are scaled
   to 8 bits (python-threatexchange clips them, which whitens almost every pixel: its I;16 test image gets
   quality 36 and is never matched by HMA); float images are scaled from 0..1 or clipped to 0..255.
+- Where python-threatexchange (and so HMA) hashes other pixels than those, the ``reference`` array holds
+  what it hashes: palette indices for palette images (PNG, GIF), the raw C, M and Y channels of CMYK
+  JPEGs, clipped 16-bit greyscale; taken before EXIF orientation, which it does not apply. Ours stays the
+  primary hash (the picture as it looks, the same whatever the format); the reference one is a variant,
+  so lists built by HMA still match.
 
 Decoders of hostile files can raise almost any exception class, so decoding errors other than ours are
 caught broadly and become :class:`CorruptMedia`; memory exhaustion becomes :class:`MemoryLimitExceeded`.
@@ -69,6 +74,7 @@ class DecodedImage:
     height: int
     frame_count: int
     orientation: int
+    reference: RGB | None = None  # python-threatexchange's pixels, when they differ from ``first``'s
 
     def later_frames(self) -> Iterator[RGB]:
         """Frames 1..n-1 of an animated image, oriented like the first, decoded one at a time."""
@@ -127,11 +133,27 @@ def _decode(data: bytes, pil_format: str, limits: MediaLimits) -> DecodedImage:
     image.seek(0)
     image.load()  # truncated files raise here (Pillow's LOAD_TRUNCATED_IMAGES is False by default)
     unoriented = to_rgb(image)
+    reference = reference_rgb(image, unoriented)
     if orientation not in _TRANSPOSE_FOR_ORIENTATION:
-        return DecodedImage(image, unoriented, None, width, height, frame_count, 1)
+        return DecodedImage(image, unoriented, None, width, height, frame_count, 1, reference)
     first = _transpose(unoriented, orientation)
     out_height, out_width = first.shape[:2]
-    return DecodedImage(image, first, unoriented, out_width, out_height, frame_count, orientation)
+    return DecodedImage(image, first, unoriented, out_width, out_height, frame_count, orientation, reference)
+
+
+def reference_rgb(image: Image.Image, ours: RGB) -> RGB | None:
+    """The H x W x 3 array python-threatexchange's PDQ hasher builds from ``image`` (see the module
+    notes), or None where it is ``ours``."""
+    mode = image.mode
+    if mode.startswith("I;16"):
+        array = np.asarray(image.convert("RGB"))
+    elif mode in ("P", "CMYK"):
+        array = np.asarray(image)
+        array = _grey(array) if array.ndim == 2 else array[:, :, :3]
+    else:
+        return None
+    reference = np.ascontiguousarray(array, dtype=np.uint8)
+    return None if np.array_equal(reference, ours) else reference
 
 
 def _orientation(image: Image.Image) -> int:

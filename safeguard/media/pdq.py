@@ -87,6 +87,8 @@ def pdq_signals(content: Content, options: HashOptions) -> list[Signal]:
         out.add(*pdq_from_rgb(decoded.first), None)
     if decoded.unoriented is not None:
         out.add(*pdq_from_rgb(decoded.unoriented), "unoriented")
+    if decoded.reference is not None:
+        out.add(*pdq_from_rgb(decoded.reference), "reference")
     if options.trim:
         trimmed = trim(decoded.first)
         if trimmed is not None:

@@ -31,6 +31,7 @@ die with the server process (``safeguard.media.processes``).
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import collections
 import contextlib
@@ -46,7 +47,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -296,6 +297,30 @@ class HashPool:
     ) -> HashResult:
         """Hash one item and wait for it (raises the item's typed error)."""
         return self.submit(task, progress, caller=caller).result()
+
+    async def hash_async(
+        self,
+        task: HashTask,
+        *,
+        caller: str = "",
+        disconnected: Callable[[], Awaitable[bool]] | None = None,
+        poll_s: float = 0.25,
+    ) -> HashResult:
+        """Hash one item without holding a thread; every ``poll_s`` asks ``disconnected()`` (a request's
+        ``is_disconnected``) and cancels the item when the client has gone (:class:`HashCancelled`)."""
+        future = self.submit(task, caller=caller)
+        waiting = asyncio.wrap_future(future)
+        try:
+            while True:
+                done, _ = await asyncio.wait({waiting}, timeout=poll_s)
+                if done:
+                    return waiting.result()
+                if disconnected is not None and await disconnected():
+                    self.cancel(future)
+                    raise HashCancelled("the client went away before hashing finished")
+        except asyncio.CancelledError:
+            self.cancel(future)
+            raise
 
     def cancel(self, future: Future[HashResult]) -> None:
         """Take the item out: a queued one fails at once, a running one when its worker has been killed."""

@@ -3,7 +3,8 @@
 Two explicit presets, because banks and queries want different hash sets:
 
 - :func:`signals_to_query` — for an uploaded item to look up: the plain hash of every applicable type,
-  plus ``trimmed`` (border removed) and ``unoriented`` (EXIF) PDQ variants when they differ.
+  plus ``trimmed`` (border removed), ``unoriented`` (EXIF) and ``reference`` (python-threatexchange's
+  pixels) PDQ variants when they differ.
 - :func:`signals_to_bank` — for a known item to store: the query set plus the 7 dihedral PDQ variants
   (rotated/mirrored re-uploads) and centre crops (``crop90``, ``crop80``: cropped re-uploads).
 

@@ -35,6 +35,7 @@ VARIANTS: dict[str, str] = {
     "flip_minus1": "the image mirrored about its anti-diagonal (transverse)",
     "trimmed": "the image (or each video frame) with uniform and near-uniform borders/letterboxing removed",
     "unoriented": "the image as stored, before its EXIF orientation was applied",
+    "reference": "the pixels python-threatexchange hashes where they differ (palette indices, raw CMYK...)",
     "crop<NN>": "the centre NN% of the image in each dimension (banked so that cropped copies match)",
     "frame<N>": "frame N of an animated image (frame 0 is the plain hash)",
 }
@@ -144,7 +145,7 @@ class MediaLimits:
     timeout_s: float = 60.0  # per image or other file
     video_timeout_s: float = 1800.0  # per video, at most: see video_timeout_for
     video_timeout_base_s: float = 60.0
-    video_seconds_per_mib: float = 2.0
+    video_seconds_per_mib: float = 5.0
     memory_bytes: int | None = 4 * GIB  # address-space limit of a hashing worker process
 
     def video_timeout_for(self, size_bytes: int) -> float:
@@ -187,7 +188,8 @@ class HashOptions:
 
     @classmethod
     def for_query(cls, **changes: Any) -> HashOptions:
-        """Hashes to look up an uploaded item with: plain hashes plus ``trimmed`` (and ``unoriented``)."""
+        """Hashes to look up an uploaded item with: plain hashes plus ``trimmed`` (and ``unoriented`` and
+        ``reference``, where they differ)."""
         return replace(cls(), **changes)
 
     @classmethod

@@ -20,8 +20,10 @@ rest; killing a worker kills its ffmpeg too (same process group).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import shutil
 import subprocess
 import tempfile
@@ -77,7 +79,7 @@ def probe(path: Path, demuxer: str, limits: MediaLimits) -> VideoProbe:
     ]  # fmt: skip
     try:
         done = subprocess.run(
-            command, capture_output=True, timeout=_PROBE_TIMEOUT_S, check=False, preexec_fn=die_with_parent
+            command, capture_output=True, timeout=_PROBE_TIMEOUT_S, check=False, preexec_fn=_decoder_child
         )
     except subprocess.TimeoutExpired:
         raise CorruptMedia("probing the video took too long") from None
@@ -140,7 +142,7 @@ def decode_frames(
             stdout=subprocess.PIPE,
             stderr=errors,
             stdin=subprocess.DEVNULL,
-            preexec_fn=die_with_parent,
+            preexec_fn=_decoder_child,
         )
         assert process.stdout is not None
         count = 0
@@ -202,6 +204,16 @@ def _number(text: object) -> float | None:
     except (TypeError, ValueError):
         return None
     return value if math.isfinite(value) and value >= 0 else None
+
+
+FFMPEG_EXTRA_NICE = 9  # on top of the worker's: small items' hashing gets the cores before a video's decode
+
+
+def _decoder_child() -> None:
+    """In ffprobe/ffmpeg before exec: die with the worker, and run below it in CPU priority."""
+    die_with_parent()
+    with contextlib.suppress(OSError):
+        os.nice(FFMPEG_EXTRA_NICE)
 
 
 def _tail(stderr: bytes, path: Path) -> str:

@@ -21,7 +21,7 @@ from safeguard.media.processes import die_with_parent, parent_gone
 from safeguard.media.sniff import SNIFF_BYTES, sniff
 from safeguard.media.types import ContentKind, Progress
 
-NICE = 10  # the hashing processes' CPU priority, below the server's
+NICE = 10  # the hashing processes' CPU priority, below the server's (ffmpeg runs lower still)
 
 
 def serve(conn: Connection) -> None:

@@ -96,6 +96,7 @@ def renew(session: Session, actor: Actor, case_id: int, *, settings: ReviewSetti
     case = load_case(session, case_id, for_update=True)
     require_lease(case, actor)
     case.lease_expires_at = utcnow() + timedelta(seconds=settings.lease_seconds)
+    audit.record(session, actor, "case.renew", "case", str(case.id), {"until": case.lease_expires_at})
     return case
 
 

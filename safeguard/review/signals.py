@@ -17,7 +17,9 @@ from safeguard.banks.errors import InvalidSignal
 from safeguard.banks.signals import VPDQ, VPDQ_MAX_CHARS, parse_vpdq
 from safeguard.text.vocabulary import LIVE_RISK, Behaviour
 
-Id = Annotated[str, Field(min_length=1, max_length=300)]
+# Ids are the platform's own; NUL and other control characters are refused (PostgreSQL cannot store NUL,
+# and a newline or escape in an id would forge lines in logs and exports).
+Id = Annotated[str, Field(min_length=1, max_length=300, pattern=r"^[^\x00-\x1f\x7f]+$")]
 MAX_HEX_HASH_CHARS = 4096
 _HEX = re.compile(r"[0-9a-fA-F]+")
 

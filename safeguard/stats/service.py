@@ -29,7 +29,7 @@ from safeguard.intake.models import IntakeReferral, IntakeSuspect
 from safeguard.intake.states import SuspectState
 from safeguard.stats.figures import Comparison, compare, series
 from safeguard.stats.funnel import FunnelRow, PackageFacts, funnel
-from safeguard.stats.periods import Period, label_of, start_of
+from safeguard.stats.periods import Period, start_of
 
 METRICS = ("referrals", "packages", "actioned", "apprehended", "charged", "children_safeguarded")
 _DATE_COLUMN = {
@@ -149,7 +149,3 @@ def funnel_for(session: Session, start: datetime, end: datetime) -> list[FunnelR
     if end <= start:
         raise InvalidInput("the period must end after it starts", field="end")
     return funnel(package_facts(session), start, end)
-
-
-def current_label(period: Period, now: datetime) -> str:
-    return label_of(now, period)

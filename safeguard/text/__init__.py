@@ -3,8 +3,7 @@
 - :class:`Message` in, :class:`StreamingScorer` updates each author's running state (O(1) per message)
   and returns a calibrated risk, the decision against the threshold and the reasons (behaviours with
   message ids and spans in the user's own words).
-- :class:`GroomingDetector` is the scikit-learn-style estimator (``fit`` / ``predict_proba`` / ``score``);
-  ``safeguard text train | evaluate | score`` are the commands; the shipped model is
+- ``safeguard text train | evaluate | score`` are the commands; the shipped model is
   ``safeguard/text/model/grooming-default.npz``.
 - Alerts go through :class:`AlertSink` (``safeguard.text.alerts``); see ``docs/grooming.md``.
 """
@@ -16,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from safeguard.text.behaviours import Hit, detect
-    from safeguard.text.estimator import GroomingDetector
     from safeguard.text.messages import Evidence, Message
     from safeguard.text.model import GroomingModel
     from safeguard.text.scorer import AuthorRisk, Reason, StreamingScorer
@@ -30,7 +28,6 @@ _HOMES = {
     "Behaviour": "vocabulary",
     "ConversationState": "state",
     "Evidence": "messages",
-    "GroomingDetector": "estimator",
     "GroomingModel": "model",
     "Hit": "behaviours",
     "Message": "messages",
@@ -52,7 +49,6 @@ __all__ = [
     "Behaviour",
     "ConversationState",
     "Evidence",
-    "GroomingDetector",
     "GroomingModel",
     "Hit",
     "Message",

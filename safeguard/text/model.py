@@ -49,10 +49,16 @@ class GroomingModel:
 
     def risk(self, features: np.ndarray, gate: np.ndarray) -> np.ndarray:
         """Calibrated risk for rows of state features; capped below the threshold where the gate is shut."""
-        raw = self.ensemble.decision_function(features)
-        calibrated = np.interp(raw, self.calibration_x, self.calibration_y)
-        risk: np.ndarray = np.where(gate, calibrated, np.minimum(calibrated, self.ungated_cap))
+        risk: np.ndarray = self._calibrated(self.ensemble.decision_function(features), gate)
         return risk
+
+    def risk_one(self, features: np.ndarray, gate: bool) -> float:
+        """:meth:`risk` for one row of features, without the array overhead (the API's message at a time)."""
+        return float(self._calibrated(np.float64(self.ensemble.decision_one(features)), np.bool_(gate)))
+
+    def _calibrated(self, raw: Any, gate: Any) -> Any:
+        calibrated = np.interp(raw, self.calibration_x, self.calibration_y)
+        return np.where(gate, calibrated, np.minimum(calibrated, self.ungated_cap))
 
     # --- file format -------------------------------------------------------------------------------
 

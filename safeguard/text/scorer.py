@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from safeguard.text.behaviours import BEHAVIOURS, detect
+from safeguard.text.behaviours import BEHAVIOURS, Hit, detect
 from safeguard.text.errors import InvalidMessage
 from safeguard.text.features import (
     MINOR,
@@ -34,6 +34,7 @@ from safeguard.text.messages import MAX_TEXT_CHARS, Evidence, Message
 from safeguard.text.model import GroomingModel
 from safeguard.text.state import (
     EXCERPT_CHARS,
+    Advance,
     AuthorState,
     ConversationState,
     advance,
@@ -146,116 +147,62 @@ class StreamingScorer:
         :meth:`_score_one`)."""
         count = len(messages)
         features = featurise([m.text for m in messages], self.model.hashing)
-        language = self.model.language_scores(features.hashed)
-
-        conv_of: dict[str, int] = {}
-        key_of: dict[tuple[str, str], int] = {}
-        v = np.empty(count, dtype=np.int64)
-        k = np.empty(count, dtype=np.int64)
-        for i, m in enumerate(messages):
-            v[i] = conv_of.setdefault(m.conversation_id, len(conv_of))
-            k[i] = key_of.setdefault((m.conversation_id, m.author_id), len(key_of))
-        conversations = [states.setdefault(cid, ConversationState()) for cid in conv_of]
-        keys = list(key_of)
-        authors: list[AuthorState | None] = [conversations[conv_of[c]].authors.get(a) for c, a in keys]
-
-        n0 = np.array([s.n if s else 0 for s in authors], dtype=np.float64)
-        counts0 = np.array([s.counts if s else [0] * N_BEHAVIOURS for s in authors], dtype=np.float64)
-        child0 = np.array([s.child_count if s else 0 for s in authors], dtype=np.float64)
-        text0 = np.array([s.text_sum if s else 0.0 for s in authors])
-        gate0 = np.array([s.gate if s else False for s in authors])
-        peak0 = np.array([s.peak if s else 0.0 for s in authors])
-        flagged0 = np.array([(s.first_flag is not None) if s else False for s in authors])
-        part0 = np.array([len(c.authors) for c in conversations], dtype=np.float64)
-        minor0 = np.array([c.minor_disclosures for c in conversations], dtype=np.float64)
-        seen0 = np.array([c.messages for c in conversations], dtype=np.int64)
-
+        batch = _Batch.of(states, messages)
+        k, v, authors, conversations = batch.k, batch.v, batch.authors, batch.conversations
+        n0, counts0, child0, text0, gate0, peak0, flagged0 = _author_arrays(authors)
         _, first_rows = np.unique(k, return_index=True)
         new_author = np.zeros(count, dtype=bool)
-        new_author[first_rows[[authors[j] is None for j in range(len(keys))]]] = True
+        new_author[first_rows[[a is None for a in authors]]] = True
         step = advance(
             k,
             v,
             features.behaviours,
             features.child_directed,
-            language,
+            self.model.language_scores(features.hashed),
             new_author,
             n0=n0,
             counts0=counts0,
             child0=child0,
             text0=text0,
             gate0=gate0,
-            participants0=part0,
-            minor0=minor0,
+            participants0=np.array([len(c.authors) for c in conversations], dtype=np.float64),
+            minor0=np.array([c.minor_disclosures for c in conversations], dtype=np.float64),
             max_gate_participants=self.model.max_gate_participants,
         )
-        n, counts, child, text, gate = step.n, step.counts, step.child, step.text, step.gate
-
         current = self.model.risk(step.features(), step.open)
         risk = np.maximum(peak0[k], grouped_cummax(current, k))
         flagged = risk >= self.threshold
-        first_in_key = (grouped_cumsum(flagged.astype(np.float64), k) == 1) & flagged
-        crossed = first_in_key & ~flagged0[k]
+        crossed = (grouped_cumsum(flagged.astype(np.float64), k) == 1) & flagged & ~flagged0[k]
 
+        seen0 = np.array([c.messages for c in conversations], dtype=np.int64)
         position = seen0[v] + grouped_cumsum(np.ones(count), v).astype(np.int64)
         ids = [m.message_id or str(int(p)) for m, p in zip(messages, position, strict=True)]
-        result = BatchResult(messages, ids, risk, current, n.astype(np.int64))
-
-        last_rows = np.full(len(keys), -1, dtype=np.int64)
-        last_rows[k] = np.arange(count)  # later rows overwrite earlier ones: the last message of each author
-        for j, (cid, aid) in enumerate(keys):
-            row = last_rows[j]
-            conv = conversations[conv_of[cid]]
-            state = authors[j] or conv.authors.setdefault(aid, AuthorState())
-            state.n = int(n[row])
-            state.counts = [int(c) for c in counts[row]]
-            state.child_count = int(child[row])
-            state.text_sum = float(text[row])
-            state.gate = bool(gate[row])
-            state.peak = float(risk[row])
-            state.current = float(current[row])
-            authors[j] = state
+        result = BatchResult(messages, ids, risk, current, step.n.astype(np.int64))
+        states_now = batch.store(step, risk, current)
         for row in np.flatnonzero(crossed).tolist():
             m = messages[row]
-            state = authors[k[row]]
-            assert state is not None
-            state.first_flag = int(n[row])
-            conv = conversations[v[row]]
-            conv.first_alert_message = conv.first_alert_message or ids[row]
-            result.crossings.append(
-                Crossing(m.conversation_id, m.author_id, ids[row], int(n[row]), float(risk[row]))
+            _cross(
+                result,
+                conversations[v[row]],
+                states_now[k[row]],
+                m,
+                ids[row],
+                int(step.n[row]),
+                float(risk[row]),
             )
-        for m, ci in zip(messages, v.tolist(), strict=True):
-            if m.message_id:
-                conversations[ci].remember(m.message_id)
-        for ci, conv in enumerate(conversations):
-            rows = v == ci
-            conv.messages += int(rows.sum())
-            conv.minor_disclosures += int(features.behaviours[rows, MINOR].sum())
-        for row, hits in enumerate(features.hits):
-            if not hits:
-                continue
-            state = authors[k[row]]
-            assert state is not None
-            text_row = messages[row].text
-            for hit in hits:
-                state.add_evidence(
-                    Evidence(
-                        hit.behaviour.value,
-                        ids[row],
-                        int(n[row]),
-                        hit.start,
-                        hit.end,
-                        text_row[hit.start : hit.end][:EXCERPT_CHARS],
-                    )
-                )
+        for row, (m, ci) in enumerate(zip(messages, v.tolist(), strict=True)):
+            conv = conversations[ci]
+            _after_message(conv, states_now[k[row]], m, ids[row], int(step.n[row]), features.hits[row])
+            conv.minor_disclosures += int(features.behaviours[row, MINOR])
         return result
 
     def _score_one(
         self, states: MutableMapping[str, ConversationState], batch: Sequence[Message]
     ) -> BatchResult:
         """``score_messages`` for a batch of one: the same numbers, without arrays (``advance_one``,
-        ``author_features_one`` and ``TreeEnsemble.decision_one`` are the scalar twins of the array code;
+        ``author_features_one`` and ``TreeEnsemble.decision_one`` are the scalar twins of the array code,
+        kept for speed: a message at a time is the API's common case; the state bookkeeping after the
+        numbers, :func:`_cross` and :func:`_after_message`, is shared with the array path.
         ``tests/text/test_fast_path.py`` holds every field of the result and the state equal)."""
         message = batch[0]
         model = self.model
@@ -275,18 +222,11 @@ class StreamingScorer:
             model.max_gate_participants,
         )
         features = np.array(author_features_one(step.n, step.counts, step.child, step.text, step.partner))
-        calibrated = float(
-            np.interp(model.ensemble.decision_one(features), model.calibration_x, model.calibration_y)
-        )
-        current = (
-            calibrated
-            if step.gate and has_own_evidence_one(step.counts, step.child)
-            else min(calibrated, model.ungated_cap)
-        )
+        gate_open = step.gate and has_own_evidence_one(step.counts, step.child)
+        current = model.risk_one(features, gate_open)
         peak = max(author.peak if author else 0.0, current)
         crossed = peak >= self.threshold and (author is None or author.first_flag is None)
-        position = conv.messages + 1
-        mid = message.message_id or str(position)
+        mid = message.message_id or str(conv.messages + 1)
         result = BatchResult(
             batch, [mid], np.array([peak]), np.array([current]), np.array([step.n], dtype=np.int64)
         )
@@ -295,16 +235,9 @@ class StreamingScorer:
         state.n, state.counts, state.child_count = step.n, step.counts, step.child
         state.text_sum, state.gate, state.peak, state.current = step.text, step.gate, peak, current
         if crossed:
-            state.first_flag = step.n
-            conv.first_alert_message = conv.first_alert_message or mid
-            result.crossings.append(Crossing(message.conversation_id, message.author_id, mid, step.n, peak))
-        if message.message_id:
-            conv.remember(message.message_id)
-        conv.messages += 1
+            _cross(result, conv, state, message, mid, step.n, peak)
+        _after_message(conv, state, message, mid, step.n, hits)
         conv.minor_disclosures += MINOR in behaviours
-        for hit in hits:
-            excerpt = message.text[hit.start : hit.end][:EXCERPT_CHARS]
-            state.add_evidence(Evidence(hit.behaviour.value, mid, step.n, hit.start, hit.end, excerpt))
         return result
 
     # --- reading the state ---------------------------------------------------------------------------
@@ -374,3 +307,89 @@ class StreamingScorer:
         for cid, state in states.items():
             for aid in state.authors:
                 yield self.author_risk(cid, state, aid)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """A batch's messages indexed by conversation (``v``) and by (conversation, author) key (``k``)."""
+
+    k: np.ndarray
+    v: np.ndarray
+    keys: list[tuple[str, str]]
+    conv_of: dict[str, int]
+    conversations: list[ConversationState]
+    authors: list[AuthorState | None]  # None: the author's first message is in this batch
+
+    @classmethod
+    def of(cls, states: MutableMapping[str, ConversationState], messages: Sequence[Message]) -> _Batch:
+        conv_of: dict[str, int] = {}
+        key_of: dict[tuple[str, str], int] = {}
+        v = np.empty(len(messages), dtype=np.int64)
+        k = np.empty(len(messages), dtype=np.int64)
+        for i, m in enumerate(messages):
+            v[i] = conv_of.setdefault(m.conversation_id, len(conv_of))
+            k[i] = key_of.setdefault((m.conversation_id, m.author_id), len(key_of))
+        conversations = [states.setdefault(cid, ConversationState()) for cid in conv_of]
+        keys = list(key_of)
+        authors = [conversations[conv_of[c]].authors.get(a) for c, a in keys]
+        return cls(k, v, keys, conv_of, conversations, authors)
+
+    def store(self, step: Advance, risk: np.ndarray, current: np.ndarray) -> list[AuthorState]:
+        """Each author's state after its last message of the batch (created for new authors)."""
+        last_rows = np.full(len(self.keys), -1, dtype=np.int64)
+        last_rows[self.k] = np.arange(len(self.k))  # later rows overwrite earlier: each author's last
+        stored: list[AuthorState] = []
+        for j, (cid, aid) in enumerate(self.keys):
+            row = last_rows[j]
+            state = self.authors[j] or self.conversations[self.conv_of[cid]].authors.setdefault(
+                aid, AuthorState()
+            )
+            state.n = int(step.n[row])
+            state.counts = [int(c) for c in step.counts[row]]
+            state.child_count = int(step.child[row])
+            state.text_sum = float(step.text[row])
+            state.gate = bool(step.gate[row])
+            state.peak = float(risk[row])
+            state.current = float(current[row])
+            stored.append(state)
+        return stored
+
+
+def _author_arrays(authors: Sequence[AuthorState | None]) -> tuple[np.ndarray, ...]:
+    """The running state of each author before the batch (zeros for new authors), as arrays."""
+    return (
+        np.array([s.n if s else 0 for s in authors], dtype=np.float64),
+        np.array([s.counts if s else [0] * N_BEHAVIOURS for s in authors], dtype=np.float64),
+        np.array([s.child_count if s else 0 for s in authors], dtype=np.float64),
+        np.array([s.text_sum if s else 0.0 for s in authors]),
+        np.array([s.gate if s else False for s in authors]),
+        np.array([s.peak if s else 0.0 for s in authors]),
+        np.array([(s.first_flag is not None) if s else False for s in authors]),
+    )
+
+
+def _cross(
+    result: BatchResult,
+    conv: ConversationState,
+    state: AuthorState,
+    message: Message,
+    mid: str,
+    n: int,
+    risk: float,
+) -> None:
+    """The author's risk crossed the threshold for the first time, at message ``mid`` (their ``n``-th)."""
+    state.first_flag = n
+    conv.first_alert_message = conv.first_alert_message or mid
+    result.crossings.append(Crossing(message.conversation_id, message.author_id, mid, n, risk))
+
+
+def _after_message(
+    conv: ConversationState, state: AuthorState, message: Message, mid: str, n: int, hits: Sequence[Hit]
+) -> None:
+    """The conversation's bookkeeping for one scored message, and the evidence of its hits."""
+    if message.message_id:
+        conv.remember(message.message_id)
+    conv.messages += 1
+    for hit in hits:
+        excerpt = message.text[hit.start : hit.end][:EXCERPT_CHARS]
+        state.add_evidence(Evidence(hit.behaviour.value, mid, n, hit.start, hit.end, excerpt))

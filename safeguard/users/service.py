@@ -405,11 +405,15 @@ def count_views(session: Session, session_id: int, items: int) -> int:
     return row.items_viewed
 
 
-def take_break(session: Session, session_id: int) -> None:
+def take_break(session: Session, actor: Actor, session_id: int) -> None:
+    """The reviewer answered the break prompt: restart the wellness counter (audited, with what it had
+    reached, so a supervisor can see breaks were offered and taken)."""
     row = session.get(UserSession, session_id, with_for_update=True)
     if row is not None:
+        viewed = row.items_viewed
         row.items_viewed = 0
         row.break_at = utcnow()
+        audit.record(session, actor, "ui.break", "user_session", str(row.id), {"items_viewed": viewed})
 
 
 def break_due(

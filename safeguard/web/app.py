@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 
@@ -94,6 +95,15 @@ def _install_error_pages(ui: FastAPI) -> None:
         return render(
             request, "error.html", {"title": title, "detail": str(exc.detail)}, status=exc.status_code
         )
+
+    @ui.exception_handler(OperationalError)
+    async def database_busy(request: Request, exc: OperationalError) -> Response:
+        # Busy or locked (SQLite under a long writer) or unreachable: the request can be retried.
+        log.error("database unavailable: %s", type(exc.orig).__name__ if exc.orig else "error")
+        detail = "The database is busy or unavailable. Try again in a moment."
+        response = render(request, "error.html", {"title": "Busy", "detail": detail}, status=503)
+        response.headers["retry-after"] = "1"
+        return response
 
     @ui.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

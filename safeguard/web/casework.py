@@ -25,6 +25,7 @@ from safeguard.review.decisions import Action
 from safeguard.review.models import Appeal, Case, Decision
 from safeguard.review.priority import with_waiting
 from safeguard.review.signals import GroomingAlertSignal, Label, MediaMatchSignal, UserReportSignal
+from safeguard.review.states import CaseStatus
 from safeguard.store.base import utcnow
 from safeguard.text.vocabulary import CONTEXT, PLAIN
 from safeguard.text.wording import plural
@@ -186,6 +187,7 @@ class CaseView:
     held_by_other: bool
     lease_expires_at: datetime | None
     pending: Decision | None
+    final: Decision | None = None  # the decision in force on a decided case
     media: list[MediaItem] = field(default_factory=list)
     matches: list[MatchView] = field(default_factory=list)
     alerts: list[AlertView] = field(default_factory=list)
@@ -244,6 +246,9 @@ def case_view(session: Session, case: Case, actor: Actor, media_dir: Path) -> Ca
         held_by_other=leased and not mine,
         lease_expires_at=case.lease_expires_at if leased else None,
         pending=pending,
+        final=session.get(Decision, case.decision_id)
+        if case.decision_id and case.status == CaseStatus.decided
+        else None,
         priority=with_waiting(case.priority_parts, case.priority_base, case.queued_at, now),
     )
     view.media = case_media(session, case, media_dir)

@@ -23,6 +23,7 @@ NOTICES = {
     "user-created": "The user was created.",
     "user-updated": "The user was updated.",
     "released": "The case went back to the queue.",
+    "appealed": "The case is reopened on appeal: another moderator reviews it; both decisions are kept.",
     "escalated": "The case was escalated to a senior reviewer.",
     "decided": "Decision recorded. The platform is told by webhook.",
     "proposed": "Decision proposed. A second moderator confirms it before it takes effect.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ class Receiver:
     fail_first: int = 0  # answer 503 to the first N attempts of every event
     always_fail: bool = False
     hold: threading.Event | None = None  # if set, the first request waits for it (the sender gets killed)
+    delay: float = 0  # seconds every request takes before it is answered
     url: str = ""
     attempts: list[dict[str, Any]] = field(default_factory=list)  # every request, in arrival order
     applied: list[dict[str, Any]] = field(default_factory=list)  # events processed, once each
@@ -49,6 +51,8 @@ class Receiver:
             if self.hold is not None:
                 self.hold.wait(30)
                 return 500
+        if self.delay:
+            time.sleep(self.delay)
         if self.always_fail or tries <= self.fail_first:
             return 503
         with self._lock:

@@ -57,7 +57,11 @@ def test_worker_dead_letters_and_replay(db: Database, tmp_path: Path) -> None:
 
 def run_with_env(env: dict[str, str], *args: str, home: Path, url: str) -> subprocess.CompletedProcess[str]:
     """Like tests.cli.helpers.run_cli, plus the webhook settings (run_cli drops SAFEGUARD_* variables)."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
+    full = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SAFEGUARD_") or k == "SAFEGUARD_AUDIT_KEY_FILE"
+    }
     full.update(env, SAFEGUARD_HOME=str(home), SAFEGUARD_DATABASE_URL=url)
     return subprocess.run(
         [sys.executable, "-m", "safeguard.cli.main", *args],

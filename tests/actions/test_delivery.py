@@ -142,7 +142,11 @@ def test_killing_the_worker_mid_delivery_loses_nothing(db: Database, tmp_path: P
         register(db, receiver, ["decision.made"])
         for i in range(3):
             open_and_decide(db, f"upload-{i}", f"entry-{i}")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("SAFEGUARD_") or k == "SAFEGUARD_AUDIT_KEY_FILE"
+        }
         env.update(
             SAFEGUARD_HOME=str(tmp_path),
             SAFEGUARD_DATABASE_URL=db.url,

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from safeguard.api.deps import RoleDependency
 from safeguard.auth import Role
 
-PUBLIC_PATHS = {"/health"}
+PUBLIC_PATHS = {"/health", "/status", "/status/live"}
 
 
 @dataclass(frozen=True)

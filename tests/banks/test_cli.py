@@ -60,7 +60,11 @@ def _free_port() -> int:
 
 def test_serve_demo_prints_a_working_curl_line(tmp_path: Path) -> None:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SAFEGUARD_") or k == "SAFEGUARD_AUDIT_KEY_FILE"
+    }
     env["SAFEGUARD_HOME"] = str(tmp_path / "home")
     proc = subprocess.Popen(
         [sys.executable, "-m", "safeguard.cli.main", "serve", "--demo", "--port", str(port)],

@@ -9,13 +9,22 @@ from pathlib import Path
 
 
 def run_cli(
-    *args: str, home: Path, database_url: str | None = None, input: str | None = None, timeout: float = 120
+    *args: str,
+    home: Path,
+    database_url: str | None = None,
+    input: str | None = None,
+    timeout: float = 120,
+    columns: int = 200,
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SAFEGUARD_") or k == "SAFEGUARD_AUDIT_KEY_FILE"
+    }
     env["SAFEGUARD_HOME"] = str(home)
     if database_url:
         env["SAFEGUARD_DATABASE_URL"] = database_url
-    env["COLUMNS"] = "200"
+    env["COLUMNS"] = str(columns)
     return subprocess.run(
         [sys.executable, "-m", "safeguard.cli.main", *args],
         env=env,

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import httpx
 
+from safeguard.auth import Actor, Role
 from safeguard.store.db import Database
 from safeguard.store.migrate import head_revision
+from safeguard.users import service as users
 from tests.cli.helpers import assert_one_line_error, run_cli
 
 
@@ -88,7 +90,11 @@ def _free_port() -> int:
 
 def test_first_serve_creates_database_and_prints_admin_key(tmp_path: Path) -> None:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFEGUARD_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SAFEGUARD_") or k == "SAFEGUARD_AUDIT_KEY_FILE"
+    }
     env["SAFEGUARD_HOME"] = str(tmp_path / "data")
     proc = subprocess.Popen(
         [sys.executable, "-m", "safeguard.cli.main", "serve", "--port", str(port)],
@@ -132,3 +138,21 @@ def test_first_serve_creates_database_and_prints_admin_key(tmp_path: Path) -> No
     assert again.stdout.strip() == "None", again.stderr
     listed_again = run_cli("keys", "list", home=tmp_path / "data")
     assert listed_again.stdout.count("first admin") == 1
+
+
+def test_keys_create_names_the_ui_user_who_holds_it(db: Database, tmp_path: Path) -> None:
+    with db.session() as session:
+        users.create_user(
+            session,
+            Actor.system("tests"),
+            username="alice",
+            role=Role.moderator,
+            password="a calm long pass 42",
+        )
+    args = ("keys", "create", "--role", "moderator", "--name", "alice's key")
+    created = run_cli(*args, "--user", "alice", home=tmp_path, database_url=db.url)
+    assert created.returncode == 0, created.stderr
+    assert "held by 'alice'" in created.stdout
+    listed = run_cli("keys", "list", home=tmp_path, database_url=db.url)
+    assert "alice" in listed.stdout.split("alice's key", 1)[1].splitlines()[0]
+    assert_one_line_error(run_cli(*args, "--user", "nobody", home=tmp_path, database_url=db.url), "nobody")

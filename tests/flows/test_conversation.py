@@ -53,7 +53,7 @@ def test_later_messages_update_the_case_and_its_place_in_the_queue(
     assert live["id"] == case["id"] and live["live_risk"] and live["signal_count"] > case["signal_count"]
     assert live["priority"]["child_at_risk"] == 50
     assert live["priority"]["score"] >= case["priority"]["score"] + 50
-    assert any(reason.startswith("child at risk now") for reason in live["priority"]["reasons"])
+    assert any("asking for pictures" in reason for reason in live["priority"]["reasons"])
     assert client.get("/v1/cases", headers=moderator).json()["cases"][0]["id"] == live["id"]
     claimed = client.post("/v1/cases/claim", headers=moderator, json={}).json()["case"]
     assert claimed["id"] == live["id"]

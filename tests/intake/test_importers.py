@@ -10,6 +10,7 @@ import pytest
 from safeguard.intake.errors import ImportRejected, UnknownFormat
 from safeguard.intake.importers import detect_format, parse_referrals
 from safeguard.intake.importers.jsonfmt import dump
+from safeguard.store.db import Database
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -201,3 +202,68 @@ def test_every_format_maps_incident_types_to_indicators() -> None:
     # Explicit indicators are kept, and an unknown incident type implies nothing.
     plain = b"source,id,incident_type,indicators\nncmec,X-2,Public report,sextortion\n"
     assert parse_referrals(plain).referrals[0].indicators == ("sextortion",)
+
+
+def test_intake_list_reads_at_80_columns(db: Database, tmp_path: Path) -> None:
+    from tests.cli.helpers import run_cli
+
+    referrals = tmp_path / "synthetic.json"
+    made = run_cli(
+        "intake", "synthetic", str(referrals), "--suspects", "12", home=tmp_path, database_url=db.url
+    )
+    assert made.returncode == 0, made.stderr
+    imported = run_cli("intake", "import", str(referrals), home=tmp_path, database_url=db.url)
+    assert imported.returncode == 0, imported.stderr
+    narrow = run_cli("intake", "list", "--limit", "5", home=tmp_path, database_url=db.url, columns=80)
+    lines = narrow.stdout.splitlines()
+    assert narrow.returncode == 0 and lines[0].endswith("packages, most urgent first")
+    assert all(len(line) <= 80 for line in lines), max(lines, key=len)
+    facts = [line for line in lines if line.startswith("#")]
+    assert len(facts) == 5 and all(
+        ("immediate" in f or "high" in f or "medium" in f or "low" in f) for f in facts
+    )
+    assert "…" not in narrow.stdout and "referral(s)" not in narrow.stdout  # nothing cut short, real plurals
+    wide = run_cli("intake", "list", "--limit", "5", home=tmp_path, database_url=db.url, columns=200)
+    assert "┃ suspect" in wide.stdout and "why" in wide.stdout
+
+
+def _many_reports(count: int, padding: int) -> bytes:
+    """``count`` valid reports, each with ``padding`` elements the importer ignores."""
+    ignored = b"<reporter><notes>" + b"<note>x</note>" * padding + b"</notes></reporter>"
+    report = (
+        b"<report><reportId>R%d</reportId><incidentSummary><incidentType>Child Pornography"
+        b"</incidentType></incidentSummary>%s</report>\n"
+    )
+    return XML_HEAD + b"".join(report % (i, ignored) for i in range(count)) + b"</reports>"
+
+
+def test_xml_is_parsed_streaming_one_report_at_a_time() -> None:
+    import tracemalloc
+
+    data = _many_reports(400, 300)  # 1.8 MB, 120,000 ignored elements
+    tracemalloc.start()
+    try:
+        parsed = parse_referrals(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(parsed.referrals) == 400
+    # The whole tree took 30x the file (52 MB for this 1.7 MB); one report's tree at a time, about 1.5x.
+    assert peak < 3 * len(data), (peak, len(data))
+
+
+def test_xml_bounds_are_a_clear_rejection(monkeypatch: pytest.MonkeyPatch) -> None:
+    from safeguard.intake.importers import xmltree
+
+    monkeypatch.setattr(xmltree, "MAX_RECORD_ELEMENTS", 100)
+    too_big = _rejected(_many_reports(2, 200))
+    assert too_big.reason == "more than 100 elements in one <report>" and too_big.where.startswith("line 3")
+    monkeypatch.setattr(xmltree, "MAX_RECORD_ELEMENTS", 100_000)
+    monkeypatch.setattr(xmltree, "MAX_ELEMENTS", 1000)
+    assert _rejected(_many_reports(10, 200)).reason == "more than 1,000 elements in the file"
+    monkeypatch.setattr(xmltree, "MAX_ELEMENT_TEXT", 50)
+    long_text = _rejected(XML_HEAD + b"<report><reportId>" + b"1" * 51 + b"</reportId></report></reports>")
+    assert "more than 50 characters" in long_text.reason and long_text.where.endswith("/reportId[1]")
+    deep = _rejected(XML_HEAD + b"<report>" + b"<a>" * 70 + b"</a>" * 70 + b"</report></reports>")
+    assert deep.reason == "elements nested deeper than 64"
+    assert _rejected(XML_HEAD + b"</reports>").reason == "no <report> elements"

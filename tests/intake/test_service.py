@@ -24,6 +24,7 @@ from safeguard.intake.errors import (
     SuspectNotFound,
 )
 from safeguard.intake.models import IntakeAlert, IntakeBatch, IntakeLinkBlock, IntakeReferral, IntakeSuspect
+from safeguard.intake.views import BankMatchView
 from safeguard.store.db import Database
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -103,8 +104,8 @@ def test_links_across_imports_and_explains_them(db: Database) -> None:
     with db.read_session() as session:
         view = packages.package(session, suspect_of(db, "L1"))
     (possible,) = view.possible_links
-    assert possible["suspect_id"] == suspect_of(db, "L2") and possible["score"] == 0.6
-    assert possible["evidence"][0]["explanation"] == "same IP address 198.51.100.5 used 2.0 h apart"
+    assert possible.suspect_id == suspect_of(db, "L2") and possible.score == 0.6
+    assert possible.evidence[0].explanation == "same IP address 198.51.100.5 used 2.0 h apart"
     # later referrals bring a PDQ-matched file in common: with the pending IP evidence, the two merge
     pdq = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
     near = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b23"
@@ -116,7 +117,7 @@ def test_links_across_imports_and_explains_them(db: Database) -> None:
     with db.read_session() as session:
         view = packages.package(session, suspect_of(db, "L1"))
         merged_away = session.scalar(select(func.count()).where(IntakeSuspect.state == "merged"))
-        explanations = {link["explanation"] for link in view.links}
+        explanations = {link.explanation for link in view.links}
         assert "same email address two@example.org" in explanations
         assert "PDQ-matched media (1 of 256 bits differ)" in explanations
         assert "same IP address 198.51.100.5 used 2.0 h apart" in explanations
@@ -144,7 +145,7 @@ def test_split_is_kept_by_later_imports_and_merge_lifts_it(db: Database) -> None
     assert suspect_of(db, "S1") != suspect_of(db, "S2")  # strong evidence to both, but never joined
     with db.read_session() as session:
         view = packages.package(session, whole)
-    assert any(link["overruled"] for link in view.links)  # the email link the split overruled is shown
+    assert any(link.overruled for link in view.links)  # the email link the split overruled is shown
     with db.session() as session, pytest.raises(InvalidSplit, match="at least one referral behind"):
         service.split_suspect(session, ANALYST, new, [s2], reason="x")
     with db.session() as session, pytest.raises(InvalidSplit, match="not in suspect"):
@@ -158,7 +159,7 @@ def test_split_is_kept_by_later_imports_and_merge_lifts_it(db: Database) -> None
         view = packages.package(session, keep)
         assert "intake.split" in actions and "intake.merge" in actions
         assert view.suspect.referral_count == 3
-        assert any(link["explanation"] == "merged by key-7: confirmed same person" for link in view.links)
+        assert any(link.explanation == "merged by key-7: confirmed same person" for link in view.links)
 
 
 def _referral_id(db: Database, external_id: str) -> int:
@@ -206,19 +207,17 @@ def test_package_view_search_state_and_outcomes(db: Database) -> None:
     sid = suspect_of(db, "CT-1001")
     with db.read_session() as session:
         view = packages.package(session, sid)
-        kinds = {(i["kind"], i["value"]) for i in view.identifiers}
+        kinds = {(i.kind, i.value) for i in view.identifiers}
         assert ("email", "sample@gmail.com") in kinds and ("phone", "+447700900123") in kinds
-        cgnat = next(i for i in view.identifiers if i["value"] == "100.64.12.9")
-        assert not cgnat["linkable"] and "carrier-grade NAT" in cgnat["note"]
+        cgnat = next(i for i in view.identifiers if i.value == "100.64.12.9")
+        assert not cgnat.linkable and cgnat.note and "carrier-grade NAT" in cgnat.note
         assert {m.md5 for m in view.media} == {
             "9e107d9d372bb6826bd81d3542a419d6",
             "e4d909c290d0fb1ca068ffaddf22cbd0",
         }
-        assert (
-            view.locations[0]["force"] == "Police Scotland" and view.locations[0]["council"] == "Glasgow City"
-        )
-        assert view.tier == "immediate" and view.reasons[0]["factor"] == "grooming_identified_child"
-        assert [e["kind"] for e in view.timeline][:2] == ["incident", "referral"] or view.timeline
+        assert view.locations[0].force == "Police Scotland" and view.locations[0].council == "Glasgow City"
+        assert view.tier == "immediate" and view.reasons[0].factor == "grooming_identified_child"
+        assert [e.kind for e in view.timeline][:2] == ["incident", "referral"] or view.timeline
         found = packages.search(session, "Sam.Ple@gmail.com")
         assert {h.external_id for h in found.hits} == {"CT-1001"} and found.hits[0].suspect_id == sid
         assert {h.external_id for h in packages.search(session, "07700 900123").hits} == {
@@ -250,7 +249,7 @@ def test_package_view_search_state_and_outcomes(db: Database) -> None:
         assert suspect is not None and suspect.state == "new" and suspect.previous_packages == 1
         assert suspect.apprehended and suspect.children_safeguarded == 2
         view = packages.package(session, sid)
-        assert {r["factor"] for r in view.reasons} >= {"previous_packages", "previous_charge"}
+        assert {r.factor for r in view.reasons} >= {"previous_packages", "previous_charge"}
         listed, total = packages.list_packages(session, state="new")
         assert total == 1 and listed[0].id == sid
     with db.session() as session, pytest.raises(SuspectNotFound):
@@ -269,8 +268,8 @@ def test_media_known_to_the_banks_is_labelled(db: Database) -> None:
     load(db, (SAMPLES / "cybertip.xml").read_bytes())
     with db.read_session() as session:
         view = packages.package(session, suspect_of(db, "CT-1002"))
-        by_md5 = {m.md5: view.bank_matches.get(m.id, []) for m in view.media}
+        by_md5 = {m.md5: m.bank_matches for m in view.media}
     assert by_md5[md5] == [
-        {"bank": "known-material", "signal_type": "md5", "labels": ["A1"], "allowlist": False}
+        BankMatchView(bank="known-material", signal_type="md5", labels=["A1"], allowlist=False)
     ]
     assert by_md5["9e107d9d372bb6826bd81d3542a419d6"] == []

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 
 from safeguard.auth import Role
+from safeguard.media import HashPool, HashTask
+from safeguard.media import pool as pool_module
+from safeguard.media.errors import HashCancelled
 from tests.helpers import problem_of
 from tests.media.helpers import FIRST_IMAGE, PAN, REFERENCE
 
@@ -98,3 +103,33 @@ def test_other_roles_are_refused(
     client: TestClient, auth_headers: Callable[[Role], dict[str, str]], role: Role
 ) -> None:
     assert client.get("/v1/signal-types", headers=auth_headers(role)).status_code == 403
+
+
+def test_a_full_hashing_queue_is_a_429_with_retry_after(
+    client: TestClient, auth_headers: Callable[[Role], dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with HashPool(1, max_queued=1) as full:
+        full._assign = lambda: None  # type: ignore[method-assign]  # nothing leaves the queue
+        full.submit(HashTask(FIRST_IMAGE), caller="someone else")
+        monkeypatch.setattr(pool_module, "_shared", full)
+        integrator = auth_headers(Role.integrator)
+        for path in ("/v1/hash", "/v1/scan"):
+            r = client.post(path, files={"file": ("a.jpg", FIRST_IMAGE.read_bytes())}, headers=integrator)
+            assert r.status_code == 429, r.text
+            assert int(r.headers["retry-after"]) >= 1
+            assert problem_of(r)["type"] == "/problems/hash-queue-full"
+        del full._assign
+
+
+def test_a_client_that_goes_away_has_its_item_cancelled() -> None:
+    async def gone() -> bool:
+        return True
+
+    with HashPool(1) as one:
+        with pytest.raises(HashCancelled):
+            asyncio.run(one.hash_async(HashTask(PAN.read_bytes()), disconnected=gone, poll_s=0.01))
+        deadline = time.monotonic() + 10
+        while one._live and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not one._live and one.queued() == 0  # taken out, whether it was queued or running
+        assert one.hash_one(HashTask(FIRST_IMAGE)).plain("pdq") is not None

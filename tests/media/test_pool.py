@@ -186,8 +186,8 @@ def test_a_timed_out_video_leaves_no_copy(pool: HashPool) -> None:
 
 def test_video_time_limit_scales_with_the_file_size() -> None:
     limits = MediaLimits()
-    assert limits.video_timeout_for(1 << 20) == pytest.approx(62.0)
-    assert limits.video_timeout_for(100 << 20) == pytest.approx(260.0)
+    assert limits.video_timeout_for(1 << 20) == pytest.approx(65.0)
+    assert limits.video_timeout_for(100 << 20) == pytest.approx(560.0)
     assert limits.video_timeout_for(2 << 30) == limits.video_timeout_s == 1800.0
 
 

@@ -74,3 +74,48 @@ def test_every_shared_image_equals_threatexchange_and_pdqhash() -> None:
         expected_hash, expected_quality = pdq_from_bytes(data)
         assert (plain.hash, plain.quality) == (expected_hash, expected_quality), path.name
         assert plain.hash == reference_pdq(np.asarray(Image.open(path).convert("RGB")))
+
+
+def _encoded(image: Image.Image, image_format: str) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    image.save(out, format=image_format)
+    return out.getvalue()
+
+
+def _conformance_cases() -> dict[str, bytes]:
+    from tests.banks.helpers import synthetic_image
+
+    picture = synthetic_image(3)
+    wide = np.asarray(picture.convert("L")).astype(np.uint16) * 257
+    return {
+        "palette png": _encoded(picture.convert("P", palette=Image.Palette.ADAPTIVE, colors=64), "PNG"),
+        "gif": _encoded(picture, "GIF"),
+        "cmyk jpeg": _encoded(picture.convert("CMYK"), "JPEG"),
+        "16-bit grey png": _encoded(Image.fromarray(wide), "PNG"),
+        "I16.png": (REFERENCE / "I16.png").read_bytes(),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_conformance_cases()))
+def test_reference_variant_is_threatexchanges_hash_where_ours_differs(case: str) -> None:
+    """Palette images, CMYK JPEGs and 16-bit greyscale: python-threatexchange hashes other pixels (palette
+    indices, raw C/M/Y, clipped values). Our plain hash stays the picture's; the ``reference`` variant is
+    exactly python-threatexchange's (hash and quality), so lists built by HMA still match."""
+    data = _conformance_cases()[case]
+    result = signals_to_query(data)
+    plain = result.plain("pdq")
+    expected = pdq_from_bytes(data)
+    assert plain is not None and plain.hash != expected[0]
+    reference = [s for s in result.signals if s.variant == "reference"]
+    assert [(s.hash, s.quality) for s in reference] == [expected]
+    assert reference[0].matchable == (expected[1] >= 50)
+
+
+def test_no_reference_variant_where_the_pixels_agree() -> None:
+    from tests.banks.helpers import synthetic_image
+
+    for mode in ("RGB", "RGBA", "L", "LA"):
+        data = _encoded(synthetic_image(4).convert(mode), "PNG")
+        assert not [s for s in signals_to_query(data).signals if s.variant == "reference"], mode

@@ -1,14 +1,16 @@
-"""``safeguard cases stats`` in a real subprocess."""
+"""``safeguard cases ...`` in a real subprocess."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from safeguard.review import flows, queue
+from safeguard.review.models import Case
 from safeguard.store.db import Database
 from safeguard.text.vocabulary import Behaviour
-from tests.cli.helpers import run_cli
+from tests.cli.helpers import assert_one_line_error, run_cli
 from tests.review.helpers import INTEGRATOR, MOD_A, REVIEW, alert, match
 
 
@@ -27,3 +29,51 @@ def test_cases_stats(db: Database, tmp_path: Path) -> None:
     assert (figures["claimed"], figures["live_risk"], figures["overdue"]) == (1, 1, 0)
     table = run_cli("cases", "stats", home=tmp_path, database_url=db.url)
     assert table.returncode == 0 and "live risk" in table.stdout
+
+
+def test_claim_decide_confirm_and_release_from_the_cli_keep_four_eyes(db: Database, tmp_path: Path) -> None:
+    with db.session() as session:
+        first = flows.open_case(session, INTEGRATOR, match("u1"), settings=REVIEW).case
+        assert first is not None
+        case_id = first.id
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_cli("cases", *args, home=tmp_path, database_url=db.url)
+
+    claimed = cli("claim", "--reviewer", "alice")
+    assert claimed.returncode == 0, claimed.stderr
+    assert json.loads(claimed.stdout)["case_id"] == case_id
+    assert json.loads(claimed.stdout)["lease_holder"] == "cli:alice"
+    assert_one_line_error(cli("release", str(case_id), "--reviewer", "bob"))  # bob holds no lease
+    released = cli("release", str(case_id), "--reviewer", "alice")
+    assert released.returncode == 0 and json.loads(released.stdout)["lease_holder"] is None
+
+    assert cli("claim", "--reviewer", "alice").returncode == 0
+    decided = cli(
+        "decide", str(case_id), "--label", "A1", "--action", "report_to_authorities", "--reviewer", "alice"
+    )
+    assert decided.returncode == 0, decided.stderr
+    pending = json.loads(decided.stdout)
+    assert pending["status"] == "pending_confirmation" and pending["moderator"] == "cli:alice"
+
+    # The same reviewer cannot confirm their own decision; a second one can.
+    assert cli("claim", "--reviewer", "alice").returncode in (0, 3)
+    own = cli("confirm", str(case_id), str(pending["decision_id"]), "--approve", "--reviewer", "alice")
+    assert_one_line_error(own)
+    assert cli("release", str(case_id), "--reviewer", "alice").returncode in (0, 2)
+    assert cli("claim", "--reviewer", "bob").returncode == 0
+    confirmed = cli("confirm", str(case_id), str(pending["decision_id"]), "--approve", "--reviewer", "bob")
+    assert confirmed.returncode == 0, confirmed.stderr
+    final = json.loads(confirmed.stdout)
+    assert final["status"] == "final" and final["confirmed_by"] == "cli:bob"
+    with db.read_session() as session:
+        case = session.get(Case, case_id)
+        assert case is not None and case.status == "decided"
+    assert cli("claim", "--reviewer", "bob").returncode == 3  # nothing left
+
+
+def test_cases_commands_reject_bad_input_in_one_line(db: Database, tmp_path: Path) -> None:
+    result = run_cli("cases", "decide", "999", "--label", "A1", home=tmp_path, database_url=db.url)
+    assert_one_line_error(result, "999")
+    result = run_cli("cases", "claim", "--reviewer", "", home=tmp_path, database_url=db.url)
+    assert_one_line_error(result, "--reviewer")

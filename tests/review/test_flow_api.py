@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 from safeguard.actions.worker import DeliveryWorker
@@ -13,6 +14,7 @@ from safeguard.auth import Role
 from safeguard.store.db import Database
 from safeguard.text.vocabulary import Behaviour
 from tests.actions.receiver import Receiver, running
+from tests.helpers import problem_of
 from tests.review.helpers import REVIEW, WEBHOOKS, alert, match
 
 
@@ -138,3 +140,15 @@ def test_match_and_alert_to_decision_to_webhook(
     assert client.get("/v1/audit/verify", headers=admin_headers).json()["ok"] is True
     stats = client.get("/v1/cases/stats", headers=mod_b).json()
     assert stats["by_status"] == {"decided": 3, "open": 1} and stats["automatic_decisions"] == 1
+
+
+@pytest.mark.parametrize("bad", ["adult\x001", "adult\n1", "\x1b[31m"])
+def test_control_characters_in_report_ids_are_a_422_naming_the_field(
+    client: TestClient, auth_headers: Callable[[Role], dict[str, str]], bad: str
+) -> None:
+    platform = auth_headers(Role.integrator)
+    for field in ("subject_id", "account_id"):
+        body = {"subject_kind": "account", "subject_id": "adult-1", field: bad}
+        response = client.post("/v1/reports", headers=platform, json=body)
+        assert response.status_code == 422, response.text
+        assert field in str(problem_of(response))

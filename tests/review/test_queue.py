@@ -208,3 +208,15 @@ def test_invalid_decisions_are_refused(db: Database) -> None:
         ]:
             with pytest.raises(InvalidDecision):
                 decisions.decide(session, MOD_A, conversation, label=label, actions=actions)
+
+
+def test_renewing_a_lease_is_audited(db: Database) -> None:
+    from safeguard.audit.models import AuditRecord
+
+    case_id = open_signal(db, match("upload-1"))
+    assert claim(db) == case_id
+    with db.session() as session:
+        queue.renew(session, MOD_A, case_id, settings=REVIEW)
+    with db.read_session() as session:
+        renewed = session.scalars(select(AuditRecord).where(AuditRecord.action == "case.renew")).one()
+        assert renewed.object_id == str(case_id) and renewed.actor_id == MOD_A.id

@@ -11,9 +11,15 @@ from safeguard.review import flows
 from safeguard.review.models import Case, CaseSignal
 from safeguard.review.signals import GroomingAlertSignal
 from safeguard.store.db import Database
-from safeguard.store.migrate import alembic_config, upgrade
+from safeguard.store.migrate import MIGRATIONS_DIR, alembic_config, upgrade
 from safeguard.text.vocabulary import Behaviour
 from tests.review.helpers import INTEGRATOR, REVIEW, alert
+
+# Only this revision runs (the schema is already at head; later revisions are not data-only).
+REVISION = "0014_typed_states"
+_script = ScriptDirectory(str(MIGRATIONS_DIR)).get_revision(REVISION)
+assert _script is not None and isinstance(_script.down_revision, str)
+BEFORE: str = _script.down_revision
 
 
 def _store_old_names(db: Database) -> int:
@@ -36,10 +42,15 @@ def _store_old_names(db: Database) -> int:
         }
         session.execute(update(Case).where(Case.id == case_id).values(priority_parts=parts))
     with db.engine.begin() as conn:
-        # Back to the schema 0014 starts from: the migrations after it undone, 0014's own downgrade a
-        # no-op on names it does not know.
-        command.downgrade(_config(db, conn), _before_typed_states(db, conn))
+        command.stamp(_config(db, conn), BEFORE)
     return case_id
+
+
+REVISION = "0014_typed_states"
+# The schema is built at head and stamped just before this migration, so only its data step runs, whatever
+# migrations come before or after it in the chain.
+_down = ScriptDirectory(str(MIGRATIONS_DIR)).get_revision(REVISION)
+BEFORE = str(_down.down_revision) if _down is not None else ""
 
 
 def _config(db: Database, conn: Connection) -> Config:
@@ -48,16 +59,9 @@ def _config(db: Database, conn: Connection) -> Config:
     return cfg
 
 
-def _before_typed_states(db: Database, conn: Connection) -> str:
-    """The revision 0014 follows, wherever the chain puts it."""
-    revision = ScriptDirectory.from_config(_config(db, conn)).get_revision("0014_typed_states")
-    assert revision is not None and isinstance(revision.down_revision, str)
-    return revision.down_revision
-
-
 def test_upgrade_renames_review_behaviours_to_the_detector_vocabulary(db: Database) -> None:
     case_id = _store_old_names(db)
-    upgrade(db)
+    upgrade(db, REVISION)
     with db.read_session() as session:
         payload = session.scalars(select(CaseSignal.payload)).one()
         case = session.get(Case, case_id)
@@ -71,9 +75,9 @@ def test_upgrade_renames_review_behaviours_to_the_detector_vocabulary(db: Databa
 
 def test_downgrade_restores_review_names(db: Database) -> None:
     _store_old_names(db)
-    upgrade(db)
+    upgrade(db, REVISION)
     with db.engine.begin() as conn:
-        command.downgrade(_config(db, conn), _before_typed_states(db, conn))
+        command.downgrade(_config(db, conn), BEFORE)
     with db.read_session() as session:
         payload = session.scalars(select(CaseSignal.payload)).one()
     assert payload["behaviours"] == ["meeting_arrangement", "age_probing", "secrecy"]

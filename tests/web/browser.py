@@ -170,7 +170,7 @@ def start_stack(tmp: Path, image: Path, password: str) -> Iterator[Stack]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("SAFEGUARD_") or k == "SAFEGUARD_TEST_POSTGRES_URL"
+        if not k.startswith("SAFEGUARD_") or k in ("SAFEGUARD_TEST_POSTGRES_URL", "SAFEGUARD_AUDIT_KEY_FILE")
     }
     env.update(
         {

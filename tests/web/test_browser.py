@@ -165,7 +165,8 @@ def test_four_eyes_second_review_in_the_browser(browser: Any, stack: Stack, webh
     first.keyboard.press("n")
     first.wait_for_url(f"**/ui/cases/{case_id}")
     risky = first.locator(".messages li.risky")
-    assert risky.count() >= 3 and "Asking the child's age" in risky.first.inner_text()
+    assert risky.count() >= 3 and "Asking the child's age or where they live" in risky.first.inner_text()
+    assert "age_location_probing" not in first.locator(".messages").first.inner_text()  # words, not codes
     shot(first, "case-grooming")
     first.keyboard.press("3")
     first.keyboard.press("p")  # report to the authorities: needs a second moderator

@@ -18,7 +18,8 @@ from safeguard.text.vocabulary import PLAIN, Behaviour
 from safeguard.text.wording import plural, quote
 from tests.text.fixtures import GROOMING
 
-CODES = re.compile(r"\b(?:" + "|".join(b.value for b in Behaviour) + r")\b")
+# The names that are not also plain words ("secrecy", "meeting" are both).
+CODES = re.compile(r"\b(?:" + "|".join(b.value for b in Behaviour if "_" in b.value) + r")\b")
 QUOTED = re.compile(r"\u201c([^\u201d]*)\u201d")
 
 
@@ -71,6 +72,8 @@ def test_the_grooming_case_page_reads_as_words(
         "The child said they are under 18 (their own words, not the suspect's; 1 message): \u201c13 f\u201d"
         in evidence
     )
+    history = _section(text, "History", "Decide")
+    assert "signal(s)" not in history and re.search(r"\b(1 signal|(?!1 )\d+ signals)\b", history)
     why = _section(text, "Why this case is where it is", "Whole points:")
     assert not re.search(r"\d\.\d", why), why  # whole points
     assert re.search(r"score \d+ ", why)

@@ -42,6 +42,14 @@ def test_sign_in_sets_a_safe_session_cookie(client: TestClient, make_user: MakeU
     assert "Secure" not in cookie  # plain HTTP and no proxy setting
 
 
+def test_each_role_lands_on_its_own_work(client: TestClient, make_user: MakeUser) -> None:
+    landing = {Role.moderator: "/ui/queue", Role.analyst: "/ui/packages", Role.integrator: "/ui/account"}
+    for role, where in landing.items():
+        make_user(role, f"who-{role.value}")
+        response = _post_login(TestClient(client.app), f"who-{role.value}", PASSWORD)
+        assert response.headers["location"] == where, role  # type: ignore[attr-defined]
+
+
 def test_cookie_is_secure_over_tls(client: TestClient, make_user: MakeUser) -> None:
     make_user(Role.moderator, "mod")
     tls = TestClient(client.app, base_url="https://testserver")

@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -255,6 +256,56 @@ def test_kept_video_is_shown_as_a_contact_sheet_not_played(
     assert sheet.headers["cache-control"] == "no-store"
     image = Image.open(io.BytesIO(sheet.content))
     assert image.width == 3 * 320 and image.height > image.width / 3
+
+
+def test_a_decided_case_shows_its_outcome_and_can_be_reopened_on_appeal(
+    client: TestClient, login: Callable[[Role], str], db: Database
+) -> None:
+    case_id = _media_case(db, "c-done", "B1")
+    csrf = login(Role.moderator)
+    _claim(client, csrf)
+    client.post(
+        f"/ui/cases/{case_id}/decide",
+        data={"csrf_token": csrf, "label": "B1", "actions": ["remove_content"], "notes": "seen"},
+    )
+    page = client.get(f"/ui/cases/{case_id}").text
+    assert 'id="final-decision"' in page and "<strong>B1</strong>: remove content" in page
+    assert "· decided " in page and "· due " not in page and "overdue" not in page
+    assert 'class="shortcuts"' not in page and "<kbd>" not in page  # no key hints on a decided case
+    assert 'id="appeal-form"' in page
+    reopened = client.post(
+        f"/ui/cases/{case_id}/appeal", data={"csrf_token": csrf, "reason": "the uploader disputes it"}
+    )
+    assert reopened.status_code == 200 and "reopened on appeal" in reopened.text
+    with db.read_session() as session:
+        case = session.get(Case, case_id)
+        assert case is not None and case.status == "open" and case.appeal_id is not None
+    assert (
+        'id="final-decision"' not in reopened.text
+        and "appeal (open) the uploader disputes it" in reopened.text
+    )
+    again = client.post(f"/ui/cases/{case_id}/appeal", data={"csrf_token": csrf, "reason": "twice"})
+    assert again.status_code == 409 and "no final decision to appeal" in again.text
+
+
+def test_a_busy_database_is_a_503_page_not_a_500(
+    client: TestClient, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from safeguard.users import service as users
+
+    csrf = sign_in(client, make_user(Role.moderator))
+
+    def locked(*_args: object) -> None:
+        raise OperationalError("UPDATE user_sessions ...", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(users, "take_break", locked)
+    response = client.post("/ui/break", data={"csrf_token": csrf})
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert "busy" in response.text and "Traceback" not in response.text
 
 
 def test_repeated_signals_show_once(client: TestClient, login: Callable[[Role], str], db: Database) -> None:

@@ -266,10 +266,12 @@ def test_wellness_counter_and_break(db: Database) -> None:
         active = users.resolve_session(session, token, settings=settings)
         assert active is not None and users.break_due(active, settings=settings)
     with db.session() as session:
-        users.take_break(session, active.id)
+        users.take_break(session, Actor(kind="user", id="1", role=Role.moderator), active.id)
     with db.read_session() as session:
         active = users.resolve_session(session, token, settings=settings)
         assert active is not None and active.items_viewed == 0
+        taken = session.scalars(select(AuditRecord).where(AuditRecord.action == "ui.break")).one()
+        assert taken.object_id == str(active.id) and taken.actor_kind == "user"
         assert not users.break_due(active, settings=settings)
         assert users.break_due(active, settings=settings, now=utcnow() + settings.break_interval)
 

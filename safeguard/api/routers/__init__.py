@@ -15,11 +15,13 @@ from safeguard.api.routers import (
     review,
     stats,
     text,
+    users,
 )
 
 ROUTERS: list[APIRouter] = [
     health.router,
     keys.router,
+    users.router,
     audit.router,
     review.router,
     actions.router,

@@ -281,7 +281,9 @@ def upload_content(
     read.rollback()
     data = file.file.read()
     # Hash first: the write transaction begins with the session's first statement, after the hashing.
-    signals = media.hashes_to_bank(data, is_video=media_type == "video")
+    signals = media.hashes_to_bank(
+        data, expect=media.MEDIA_TYPES.get(media_type or ""), caller=f"{actor.kind}:{actor.id}"
+    )
     bank = service.get_bank(session, bank_id)
     meta = service.ContentMeta(tuple(x for x in labels.split(",") if x.strip()), source, {}, notes)
     added = service.add_content(session, actor, bank, signals, meta)

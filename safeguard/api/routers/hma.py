@@ -1,37 +1,40 @@
 """HMA-compatible routes, so an existing Hasher-Matcher-Actioner client can point at Safeguard.
 
-Paths, parameters and response bodies follow HMA's OpenMediaMatch blueprints (hashing ``/h``, matching
-``/m``, curation ``/c``, ``/status``); every route needs a Safeguard API key (integrator to hash and look
-up, admin to curate). Lookups run through the same matcher as ``/v1/match``, so HMA's routes agree with
-each other and with ours: ``/m/lookup`` returns the names of banks with a live (not allowlist-suppressed)
-match, ``/m/raw_lookup`` the content ids of those matches. Differences from HMA, on purpose: errors are
-problem+json (with HMA's ``message`` field kept in ``detail``); ``url=`` parameters (server-side fetches)
-are refused, since fetching arbitrary URLs from the matching service is a server-side request forgery
-risk; creating a bank that exists is 409 (HMA: 403).
+Paths, parameters, response bodies and status codes follow HMA's OpenMediaMatch blueprints (hashing
+``/h``, matching ``/m``, curation ``/c``, ``/status``, ``/site-map``); ``tests/hma_replay`` replays HMA's
+own API tests against them. Every route needs a Safeguard API key (integrator to hash and look up, admin
+to curate) except ``/status`` and ``/status/live``, which load balancers call without one. Errors keep
+Safeguard's problem+json members and add HMA's ``message``, with HMA's 400 where we would say 422.
+Lookups run through the same matcher as ``/v1/match`` (``safeguard.banks.hma`` shapes HMA's answers).
+Differences from HMA, on purpose: ``url=`` parameters (server-side fetches) are refused, since fetching
+arbitrary URLs from the matching service is a server-side request forgery risk; creating a bank that
+exists is 409 (HMA: 403); banked variants (rotations, crops, trimmed borders) match more than HMA does.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, File, Path, Query, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from safeguard.api.deps import db_session, read_session, require_roles
+from safeguard.api.errors import HmaRoute
 from safeguard.api.routers.matching import get_matcher
 from safeguard.auth import Actor, Role
-from safeguard.banks import media, service
-from safeguard.banks.errors import IndexNotReady
+from safeguard.banks import hma, service
+from safeguard.banks.errors import BankNotFound
 from safeguard.banks.matcher import BankMatcher
-from safeguard.banks.matching import READY_WAIT_S, Match, match_signal
 from safeguard.banks.models import Bank
 from safeguard.banks.signals import VPDQ_MAX_CHARS
 from safeguard.errors import InvalidInput, MalformedInput
-from safeguard.media import HashOptions
+from safeguard.media import ContentKind
 
-router = APIRouter(tags=["hma"])
+router = APIRouter(tags=["hma"], route_class=HmaRoute)
 integrators = require_roles(Role.integrator)
 admins = require_roles()
 
@@ -40,6 +43,12 @@ SignalType = Annotated[str, Query(min_length=1, max_length=32)]
 # A vpdq hash is long: over about 16 kB (some 200 frames) the HTTP server refuses the URL; POST it to
 # /v1/match instead.
 Signal = Annotated[str, Query(min_length=1, max_length=VPDQ_MAX_CHARS)]
+Banks = Annotated[str | None, Query(max_length=4000, description="comma-separated bank names")]
+Types = Annotated[str | None, Query(max_length=400, description="comma-separated signal types")]
+Url = Annotated[str | None, Query(max_length=2000, description="refused: upload the file instead")]
+ContentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+PhotoField = Annotated[UploadFile | None, File(description="an image (the field name is its content type)")]
+VideoField = Annotated[UploadFile | None, File(description="a video (the field name is its content type)")]
 
 
 def _no_url(url: str | None) -> None:
@@ -51,14 +60,25 @@ def _no_url(url: str | None) -> None:
         )
 
 
-def _hash_upload(photo: UploadFile | None, video: UploadFile | None) -> dict[str, str]:
-    if (photo is None) == (video is None):
-        raise MalformedInput("upload exactly one file, in a form field named photo or video")
-    upload = photo or video
-    assert upload is not None
-    # HMA answers with the plain hash of each type, whatever its quality (its lookup applies the floor).
-    result = media.hash_upload(upload.file.read(), HashOptions.for_query())
-    return {s.signal_type: s.hash for s in result.signals if s.variant is None}
+@dataclass(frozen=True, slots=True)
+class Upload:
+    kind: ContentKind
+    data: bytes
+
+
+async def one_upload(request: Request) -> Upload:
+    """The one file of a multipart upload; its form field (``photo``, ``video``) names its content type."""
+    form = await request.form()
+    files = [(name, value) for name, value in form.multi_items() if isinstance(value, StarletteUpload)]
+    if not files:
+        raise MalformedInput("Missing multipart/form-data file upload (form field photo or video)")
+    if len(files) > 1:
+        raise MalformedInput("Only one file allowed per request")
+    name, upload = files[0]
+    return Upload(hma.content_kind(name), await upload.read())
+
+
+UploadDep = Annotated[Upload, Depends(one_upload)]
 
 
 class HmaBank(BaseModel):
@@ -75,9 +95,7 @@ class HmaBank(BaseModel):
 
 
 @router.get("/h/hash", summary="HMA: hash media at a URL (refused: upload instead)")
-def hash_url(
-    _: Annotated[Actor, Depends(integrators)], url: Annotated[str | None, Query()] = None
-) -> dict[str, str]:
+def hash_url(_: Annotated[Actor, Depends(integrators)], url: Url = None) -> dict[str, str]:
     _no_url(url if url is not None else "")
     return {}
 
@@ -85,21 +103,15 @@ def hash_url(
 @router.post("/h/hash", summary="HMA: hash an uploaded file (form field photo or video)")
 def hash_upload(
     _: Annotated[Actor, Depends(integrators)],
-    photo: Annotated[UploadFile | None, File()] = None,
-    video: Annotated[UploadFile | None, File()] = None,
+    upload: UploadDep,
+    photo: PhotoField = None,
+    video: VideoField = None,
+    types: Types = None,
 ) -> dict[str, str]:
-    return _hash_upload(photo, video)
+    return hma.hash_upload(upload.data, upload.kind, types, bank=False).hashes
 
 
 # Matching --------------------------------------------------------------------------------------------
-
-
-def _bank_names(
-    session: Session, matcher: BankMatcher, signal_type: str, signal: str, seed: str | None
-) -> list[str]:
-    result = match_signal(session, matcher, signal_type, signal, seed=seed)
-    names = [m.bank for m in result.matches if not m.is_allowlist and not m.suppressed_by_allowlist]
-    return list(dict.fromkeys(names))
 
 
 @router.get("/m/raw_lookup", summary="HMA: content ids matching a hash")
@@ -110,27 +122,13 @@ def raw_lookup(
     signal_type: SignalType,
     signal: Signal,
     include_distance: Annotated[bool, Query()] = False,
+    banks: Banks = None,
 ) -> dict[str, list[Any]]:
-    result = match_signal(session, matcher, signal_type, signal)
-    live = [m for m in result.matches if not m.is_allowlist and not m.suppressed_by_allowlist]
-    if include_distance:
-        return {"matches": [_with_distance(m) for m in live]}
-    return {"matches": [m.content_id for m in live]}
+    found = hma.raw_lookup(session, matcher, signal_type, signal, banks=banks, distance=include_distance)
+    return {"matches": found}
 
 
-def _with_distance(m: Match) -> dict[str, Any]:
-    if m.query_match_percent is None or m.compared_match_percent is None:
-        return {"content_id": m.content_id, "distance": str(m.distance)}
-    # HMA writes a vpdq similarity as its pretty_str, "query%[compared%]".
-    return {
-        "content_id": m.content_id,
-        "distance": f"{m.query_match_percent:.0f}%[{m.compared_match_percent:.0f}%]",
-        "query_match_percent": m.query_match_percent,
-        "compared_match_percent": m.compared_match_percent,
-    }
-
-
-@router.get("/m/lookup", summary="HMA: banks matching a hash")
+@router.get("/m/lookup", summary="HMA: matches of a hash, by bank")
 def lookup_get(
     _: Annotated[Actor, Depends(integrators)],
     session: Annotated[Session, Depends(read_session)],
@@ -138,41 +136,61 @@ def lookup_get(
     signal_type: Annotated[str | None, Query(max_length=32)] = None,
     signal: Annotated[str | None, Query(max_length=VPDQ_MAX_CHARS)] = None,
     seed: Annotated[str | None, Query(max_length=200)] = None,
-    url: Annotated[str | None, Query(max_length=2000)] = None,
-) -> list[str]:
+    banks: Banks = None,
+    url: Url = None,
+) -> dict[str, list[dict[str, Any]]]:
     _no_url(url)
     if not signal_type or not signal:
         raise InvalidInput(
-            "signal_type and signal are required", field="signal" if signal_type else "signal_type"
+            "Either url or both signal and signal_type are required",
+            field="signal" if signal_type else "signal_type",
         )
-    return _bank_names(session, matcher, signal_type, signal, seed)
+    return hma.lookup(session, matcher, signal_type, [signal], banks=banks, seed=seed)
 
 
-@router.post("/m/lookup", summary="HMA: hash an uploaded file and return matching banks per signal type")
+@router.post("/m/lookup", summary="HMA: hash an uploaded file; its matches by signal type and bank")
 def lookup_post(
     _: Annotated[Actor, Depends(integrators)],
     session: Annotated[Session, Depends(read_session)],
     matcher: Annotated[BankMatcher, Depends(get_matcher)],
-    photo: Annotated[UploadFile | None, File()] = None,
-    video: Annotated[UploadFile | None, File()] = None,
+    upload: UploadDep,
+    photo: PhotoField = None,
+    video: VideoField = None,
     seed: Annotated[str | None, Query(max_length=200)] = None,
-) -> dict[str, list[str]]:
-    hashes = _hash_upload(photo, video)
-    return {st: _bank_names(session, matcher, st, value, seed) for st, value in hashes.items()}
+    banks: Banks = None,
+    bypass_coinflip: Annotated[bool, Query()] = False,
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    hashed = hma.hash_upload(upload.data, upload.kind, None, bank=False)
+    return {
+        st: hma.lookup(
+            session, matcher, st, hashed.to_query.get(st, []), banks=banks, seed=seed, bypass=bypass_coinflip
+        )
+        for st in hashed.hashes
+    }
 
 
 @router.get("/m/index/status", summary="HMA: index status per signal type")
 def index_status(
-    _: Annotated[Actor, Depends(integrators)], matcher: Annotated[BankMatcher, Depends(get_matcher)]
+    _: Annotated[Actor, Depends(integrators)],
+    matcher: Annotated[BankMatcher, Depends(get_matcher)],
+    signal_type: Annotated[str | None, Query(max_length=32)] = None,
 ) -> dict[str, dict[str, Any]]:
+    sizes = matcher.sizes()
+    if signal_type is not None:
+        if signal_type not in sizes:
+            raise InvalidInput(f"No such signal type {signal_type!r}", field="signal_type")
+        sizes = {signal_type: sizes[signal_type]}
     present = matcher.ready.is_set()
-    return {
-        st: {"present": present, "built_to": matcher.checkpoint if present else -1, "size": size}
-        for st, size in matcher.sizes().items()
-    }
+    built_to = int(matcher.built_at) if present else -1
+    return {st: {"present": present, "built_to": built_to, "size": size} for st, size in sizes.items()}
 
 
-# Curation --------------------------------------------------------------------------------------------
+@router.post("/m/compare", summary="HMA: compare pairs of hashes ({signal_type: [hash, hash]})")
+def compare(_: Annotated[Actor, Depends(integrators)], body: Annotated[Any, Body()]) -> dict[str, list[Any]]:
+    return hma.compare(body)
+
+
+# Curation: banks -------------------------------------------------------------------------------------
 
 
 class HmaBankCreate(BaseModel):
@@ -194,7 +212,7 @@ def banks_index(
     return [HmaBank.of(b) for b in service.list_banks(session)]
 
 
-@router.post("/c/banks", status_code=201, summary="HMA: create a bank")
+@router.post("/c/banks", status_code=201, summary="HMA: create a bank (name UPPER_WITH_UNDERSCORE)")
 def bank_create(
     body: HmaBankCreate,
     actor: Annotated[Actor, Depends(admins)],
@@ -203,7 +221,8 @@ def bank_create(
     ratio = body.enabled_ratio
     if ratio is None:
         ratio = 1.0 if body.enabled is None or body.enabled else 0.0
-    return HmaBank.of(service.create_bank(session, actor, name=body.name, enabled_ratio=ratio))
+    name = hma.check_bank_name(body.name)
+    return HmaBank.of(service.create_bank(session, actor, name=name, enabled_ratio=ratio))
 
 
 @router.get("/c/bank/{bank_name}", summary="HMA: show a bank")
@@ -224,26 +243,28 @@ def bank_update(
     ratio = body.enabled_ratio
     if ratio is None and body.enabled is not None:
         ratio = 1.0 if body.enabled else 0.0
-    # HMA has one knob (the ratio); keep ours consistent: enabled follows it.
-    enabled = None if ratio is None else ratio > 0
+    name = None if body.name is None else hma.check_bank_name(body.name)
+    # HMA has one knob, the ratio. A ratio above 0 switches the bank on; 0 leaves `enabled` alone, so
+    # HMA's bypass_coinflip still reaches the bank, as in HMA.
+    enabled = True if ratio is not None and ratio > 0 else None
     return HmaBank.of(
-        service.update_bank(session, actor, bank, name=body.name, enabled_ratio=ratio, enabled=enabled)
+        service.update_bank(session, actor, bank, name=name, enabled_ratio=ratio, enabled=enabled)
     )
 
 
-@router.delete("/c/bank/{bank_name}", summary="HMA: delete a bank")
+@router.delete("/c/bank/{bank_name}", summary="HMA: delete a bank (200 when there is none)")
 def bank_delete(
     bank_name: str, actor: Annotated[Actor, Depends(admins)], session: Annotated[Session, Depends(db_session)]
 ) -> dict[str, str]:
-    service.delete_bank(session, actor, service.get_bank_by_name(session, bank_name))
+    try:
+        bank = service.get_bank_by_name(session, bank_name)
+    except BankNotFound:
+        return {"message": "Done"}
+    service.delete_bank(session, actor, bank)
     return {"message": "Done"}
 
 
-def _added(result: service.AddedContent) -> dict[str, Any]:
-    return {
-        "id": result.content.id,
-        "signals": {s.signal_type: s.value for s in result.signals if s.kind == "primary"},
-    }
+# Curation: content -----------------------------------------------------------------------------------
 
 
 @router.post("/c/bank/{bank_name}/content", summary="HMA: add an uploaded file to a bank")
@@ -252,59 +273,92 @@ def bank_add_file(
     actor: Annotated[Actor, Depends(admins)],
     read: Annotated[Session, Depends(read_session)],
     session: Annotated[Session, Depends(db_session)],
-    photo: Annotated[UploadFile | None, File()] = None,
-    video: Annotated[UploadFile | None, File()] = None,
-    url: Annotated[str | None, Query(max_length=2000)] = None,
+    upload: UploadDep,
+    photo: PhotoField = None,
+    video: VideoField = None,
+    metadata: Annotated[str | None, Form(description="HMA metadata, a JSON object")] = None,
+    note: Annotated[str | None, Form(description="a note, at most 255 characters")] = None,
+    types: Types = None,
+    url: Url = None,
 ) -> dict[str, Any]:
     _no_url(url)
     service.get_bank_by_name(read, bank_name)  # a 404 before any hashing, without the write lock
     read.rollback()
-    if (photo is None) == (video is None):
-        raise MalformedInput(
-            "Neither `url` nor multipart file upload was received (form field photo or video)"
-        )
-    upload = photo or video
-    assert upload is not None
+    meta = hma.check_metadata(metadata)
+    note_text = hma.check_note(note)
     # Hash first: the write transaction begins with the session's first statement, after the hashing.
-    signals = media.hashes_to_bank(upload.file.read(), is_video=video is not None)
+    hashed = hma.hash_upload(upload.data, upload.kind, types, bank=True)
     bank = service.get_bank_by_name(session, bank_name)
-    return _added(service.add_content(session, actor, bank, signals, service.ContentMeta()))
+    return hma.add_content(session, actor, bank, hashed, note=note_text, metadata=meta)
 
 
-@router.delete("/c/bank/{bank_name}/content/{content_id}", summary="HMA: remove content from a bank")
-def bank_delete_content(
+@router.get("/c/bank/{bank_name}/content/{content_id}", summary="HMA: show one content item")
+def bank_get_content(
     bank_name: str,
-    content_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
-    actor: Annotated[Actor, Depends(admins)],
-    session: Annotated[Session, Depends(db_session)],
-) -> dict[str, int]:
+    content_id: ContentId,
+    _: Annotated[Actor, Depends(admins)],
+    session: Annotated[Session, Depends(read_session)],
+    include_signals: Annotated[bool, Query()] = False,
+    include_metadata: Annotated[bool, Query()] = True,
+) -> dict[str, Any]:
     bank = service.get_bank_by_name(session, bank_name)
-    return {"deleted": service.remove_content(session, actor, bank, content_id)}
+    content = service.get_content(session, bank, content_id)
+    return hma.content_view(session, bank, content, signals=include_signals, metadata=include_metadata)
 
 
-@router.post("/c/bank/{bank_name}/signal", summary="HMA: add hashes directly ({signal_type: hash})")
-def bank_add_signals(
+@router.put("/c/bank/{bank_name}/content/{content_id}", summary="HMA: set disable_until_ts or the note")
+def bank_update_content(
     bank_name: str,
-    body: Annotated[dict[str, Annotated[str, Field(max_length=VPDQ_MAX_CHARS)]], Body(max_length=64)],
+    content_id: ContentId,
+    body: Annotated[dict[str, Any], Body(max_length=16)],
     actor: Annotated[Actor, Depends(admins)],
     session: Annotated[Session, Depends(db_session)],
 ) -> dict[str, Any]:
     bank = service.get_bank_by_name(session, bank_name)
-    if not body:
-        raise InvalidInput("No signals given")
-    signals = [service.SignalIn(st, value) for st, value in body.items()]
-    return _added(service.add_content(session, actor, bank, signals, service.ContentMeta()))
+    content = hma.update_content(session, actor, bank, content_id, body)
+    return hma.content_view(session, bank, content)
+
+
+@router.delete("/c/bank/{bank_name}/content/{content_id}", summary="HMA: remove a content item")
+def bank_delete_content(
+    bank_name: str,
+    content_id: ContentId,
+    actor: Annotated[Actor, Depends(admins)],
+    session: Annotated[Session, Depends(db_session)],
+) -> dict[str, int]:
+    bank = service.get_bank_by_name(session, bank_name)
+    return {"deleted": hma.remove_content(session, actor, bank, content_id)}
+
+
+@router.post("/c/bank/{bank_name}/signal", summary="HMA: add hashes directly ({signal_type: hash, note})")
+def bank_add_signals(
+    bank_name: str,
+    body: Annotated[dict[str, Any], Body(max_length=64)],
+    actor: Annotated[Actor, Depends(admins)],
+    session: Annotated[Session, Depends(db_session)],
+) -> dict[str, Any]:
+    bank = service.get_bank_by_name(session, bank_name)
+    return hma.add_signals(session, actor, bank, body)
 
 
 # Status ----------------------------------------------------------------------------------------------
 
 
-@router.get("/status", response_class=PlainTextResponse, summary="HMA: liveness of the matcher")
-def status(
-    _: Annotated[Actor, Depends(integrators)], matcher: Annotated[BankMatcher, Depends(get_matcher)]
-) -> str:
-    if not matcher.ready.wait(READY_WAIT_S):
-        raise IndexNotReady("INDEX-STALE: the match index is still loading")
+@router.get("/status", response_class=PlainTextResponse, summary="HMA: readiness (no key needed)")
+def status(matcher: Annotated[BankMatcher, Depends(get_matcher)]) -> PlainTextResponse:
+    if not matcher.ready.is_set():
+        return PlainTextResponse("INDEX-NOT-LOADED", status_code=503)
     if matcher.is_stale:
-        raise IndexNotReady("INDEX-STALE: the match index has not refreshed recently")
-    return "I-AM-ALIVE"
+        return PlainTextResponse("INDEX-STALE", status_code=503)
+    return PlainTextResponse("I-AM-ALIVE")
+
+
+@router.get("/status/live", response_class=PlainTextResponse, summary="HMA: liveness (no key needed)")
+def status_live() -> PlainTextResponse:
+    return PlainTextResponse("I-AM-ALIVE")
+
+
+@router.get("/site-map", summary="HMA: every API route path")
+def site_map(request: Request, _: Annotated[Actor, Depends(integrators)]) -> list[str]:
+    paths = {getattr(route, "path", "") for route in request.app.routes}
+    return sorted(p for p in paths if p and not p.startswith("/ui"))

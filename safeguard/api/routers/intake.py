@@ -7,16 +7,18 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from safeguard.api.deps import db_session, read_session, require_roles
 from safeguard.auth import Actor, Role
 from safeguard.errors import PayloadTooLarge
 from safeguard.intake import packages, service
-from safeguard.intake.models import IntakeAlert, IntakeMedia, IntakeReferral, IntakeSuspect
+from safeguard.intake.views import OutcomeView
 
 router = APIRouter(tags=["intake"])
+# Response schemas validate from the typed read models of safeguard.intake.views (and the ORM rows).
+READ_MODEL = ConfigDict(from_attributes=True)
 analysts = require_roles(Role.analyst)
 
 SuspectId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -40,6 +42,7 @@ class ImportOut(BaseModel):
 
 
 class SuspectOut(BaseModel):
+    model_config = READ_MODEL
     id: int
     state: str
     tier: str
@@ -54,24 +57,6 @@ class SuspectOut(BaseModel):
     created_at: datetime
     updated_at: datetime
 
-    @classmethod
-    def of(cls, s: IntakeSuspect) -> SuspectOut:
-        return cls(
-            id=s.id,
-            state=s.state,
-            tier=s.tier,
-            score=s.score,
-            referral_count=s.referral_count,
-            assigned_to=s.assigned_to,
-            assigned_force=s.assigned_force,
-            assigned_at=s.assigned_at,
-            force_area=s.force_area,
-            council=s.council,
-            previous_packages=s.previous_packages,
-            created_at=s.created_at,
-            updated_at=s.updated_at,
-        )
-
 
 class SuspectList(BaseModel):
     total: int
@@ -79,6 +64,7 @@ class SuspectList(BaseModel):
 
 
 class OutcomeOut(BaseModel):
+    model_config = READ_MODEL
     apprehended: bool
     apprehended_at: datetime | None
     charged: bool
@@ -89,22 +75,9 @@ class OutcomeOut(BaseModel):
     safeguarded_at: datetime | None
     notes: str | None
 
-    @classmethod
-    def of(cls, s: IntakeSuspect) -> OutcomeOut:
-        return cls(
-            apprehended=s.apprehended,
-            apprehended_at=s.apprehended_at,
-            charged=s.charged,
-            charged_at=s.charged_at,
-            no_further_action=s.no_further_action,
-            no_further_action_at=s.no_further_action_at,
-            children_safeguarded=s.children_safeguarded,
-            safeguarded_at=s.safeguarded_at,
-            notes=s.outcome_notes,
-        )
-
 
 class ReferralBrief(BaseModel):
+    model_config = READ_MODEL
     id: int
     source: str
     external_id: str
@@ -118,25 +91,9 @@ class ReferralBrief(BaseModel):
     force_area: str | None
     council: str | None
 
-    @classmethod
-    def of(cls, r: IntakeReferral) -> ReferralBrief:
-        return cls(
-            id=r.id,
-            source=r.source,
-            external_id=r.external_id,
-            suspect_id=r.suspect_id,
-            received_at=r.received_at,
-            incident_at=r.incident_at,
-            incident_type=r.incident_type,
-            platform=r.platform,
-            reporter=r.reporter,
-            indicators=list(r.indicators),
-            force_area=r.force_area,
-            council=r.council,
-        )
-
 
 class BankMatchOut(BaseModel):
+    model_config = READ_MODEL
     bank: str
     signal_type: str
     labels: list[str]
@@ -146,6 +103,7 @@ class BankMatchOut(BaseModel):
 class MediaOut(BaseModel):
     """Hashes and labels of a reported file. Intake never holds the media itself."""
 
+    model_config = READ_MODEL
     referral_id: int
     name: str | None
     md5: str | None
@@ -160,26 +118,9 @@ class MediaOut(BaseModel):
     labels: list[str]
     bank_matches: list[BankMatchOut] = Field(default_factory=list, description="exact matches in hash banks")
 
-    @classmethod
-    def of(cls, m: IntakeMedia, matches: list[dict[str, Any]] | None = None) -> MediaOut:
-        return cls(
-            referral_id=m.referral_id,
-            name=m.name,
-            md5=m.md5,
-            sha1=m.sha1,
-            sha256=m.sha256,
-            pdq=m.pdq,
-            classification=m.classification,
-            category=m.category,
-            viewed_by_platform=m.viewed_by_platform,
-            publicly_available=m.publicly_available,
-            annotations=list(m.annotations),
-            labels=list(m.labels),
-            bank_matches=[BankMatchOut(**match) for match in matches or []],
-        )
-
 
 class IdentifierOut(BaseModel):
+    model_config = READ_MODEL
     kind: str
     value: str
     platforms: list[str]
@@ -191,6 +132,7 @@ class IdentifierOut(BaseModel):
 
 
 class TimelineOut(BaseModel):
+    model_config = READ_MODEL
     at: datetime
     kind: str
     text: str
@@ -198,12 +140,14 @@ class TimelineOut(BaseModel):
 
 
 class LocationOut(BaseModel):
+    model_config = READ_MODEL
     force: str | None
     council: str | None
     referrals: list[int]
 
 
 class LinkOut(BaseModel):
+    model_config = READ_MODEL
     referral_a: int
     referral_b: int
     rule: str
@@ -216,6 +160,7 @@ class LinkOut(BaseModel):
 
 
 class EvidenceOut(BaseModel):
+    model_config = READ_MODEL
     rule: str
     explanation: str
     weight: float
@@ -225,6 +170,7 @@ class EvidenceOut(BaseModel):
 
 
 class PossibleLinkOut(BaseModel):
+    model_config = READ_MODEL
     suspect_id: int
     score: float
     threshold: float
@@ -232,12 +178,14 @@ class PossibleLinkOut(BaseModel):
 
 
 class ReasonOut(BaseModel):
+    model_config = READ_MODEL
     factor: str
     points: float
     reason: str
 
 
 class AlertOut(BaseModel):
+    model_config = READ_MODEL
     id: int
     suspect_id: int
     owner: str
@@ -248,22 +196,9 @@ class AlertOut(BaseModel):
     acknowledged_at: datetime | None
     acknowledged_by: str | None
 
-    @classmethod
-    def of(cls, a: IntakeAlert) -> AlertOut:
-        return cls(
-            id=a.id,
-            suspect_id=a.suspect_id,
-            owner=a.owner,
-            kind=a.kind,
-            message=a.message,
-            referral_id=a.referral_id,
-            created_at=a.created_at,
-            acknowledged_at=a.acknowledged_at,
-            acknowledged_by=a.acknowledged_by,
-        )
-
 
 class PackageOut(BaseModel):
+    model_config = READ_MODEL
     suspect: SuspectOut
     redirected_from: int | None = Field(description="the id asked for, when it was merged into this suspect")
     merged_from: list[int]
@@ -319,6 +254,7 @@ class MergeOut(BaseModel):
 
 
 class HitOut(BaseModel):
+    model_config = READ_MODEL
     kind: str
     value: str
     referral_id: int
@@ -332,12 +268,14 @@ class HitOut(BaseModel):
 
 
 class SearchOut(BaseModel):
+    model_config = READ_MODEL
     query: str
     kinds: list[str]
     hits: list[HitOut]
 
 
 class ReferralOut(BaseModel):
+    model_config = READ_MODEL
     referral: ReferralBrief
     document: dict[str, Any]
     warnings: list[str]
@@ -391,7 +329,7 @@ def list_suspects(
     rows, total = packages.list_packages(
         session, state=state, tier=tier, assigned_to=assigned_to, area=area, limit=limit, offset=offset
     )
-    return SuspectList(total=total, suspects=[SuspectOut.of(s) for s in rows])
+    return SuspectList(total=total, suspects=[SuspectOut.model_validate(s) for s in rows])
 
 
 @router.get(
@@ -402,26 +340,7 @@ def get_package(
     _: Annotated[Actor, Depends(analysts)],
     session: Annotated[Session, Depends(read_session)],
 ) -> PackageOut:
-    view = packages.package(session, suspect_id)
-    s = view.suspect
-    return PackageOut(
-        suspect=SuspectOut.of(s),
-        redirected_from=view.redirected_from,
-        merged_from=view.merged_from,
-        tier=view.tier,
-        score=view.score,
-        reasons=[ReasonOut(**r) for r in view.reasons],
-        assigned=bool(s.assigned_to or s.assigned_force),
-        outcome=OutcomeOut.of(s),
-        referrals=[ReferralBrief.of(r) for r in view.referrals],
-        identifiers=[IdentifierOut(**i) for i in view.identifiers],
-        media=[MediaOut.of(m, view.bank_matches.get(m.id)) for m in view.media],
-        timeline=[TimelineOut(**e) for e in view.timeline],
-        locations=[LocationOut(**loc) for loc in view.locations],
-        links=[LinkOut(**link) for link in view.links],
-        possible_links=[PossibleLinkOut(**p) for p in view.possible_links],
-        alerts=[AlertOut.of(a) for a in view.alerts],
-    )
+    return PackageOut.model_validate(packages.package(session, suspect_id))
 
 
 @router.post("/v1/intake/suspects/{suspect_id}/assign", response_model=SuspectOut, summary="Assign a package")
@@ -431,7 +350,9 @@ def assign(
     actor: Annotated[Actor, Depends(analysts)],
     session: Annotated[Session, Depends(db_session)],
 ) -> SuspectOut:
-    return SuspectOut.of(packages.assign(session, actor, suspect_id, officer=body.officer, force=body.force))
+    return SuspectOut.model_validate(
+        packages.assign(session, actor, suspect_id, officer=body.officer, force=body.force)
+    )
 
 
 @router.post("/v1/intake/suspects/{suspect_id}/state", response_model=SuspectOut, summary="Move a package on")
@@ -441,7 +362,7 @@ def set_state(
     actor: Annotated[Actor, Depends(analysts)],
     session: Annotated[Session, Depends(db_session)],
 ) -> SuspectOut:
-    return SuspectOut.of(packages.set_state(session, actor, suspect_id, body.state))
+    return SuspectOut.model_validate(packages.set_state(session, actor, suspect_id, body.state))
 
 
 @router.post("/v1/intake/suspects/{suspect_id}/outcome", response_model=OutcomeOut, summary="Record outcomes")
@@ -461,7 +382,7 @@ def record_outcome(
         children_safeguarded=body.children_safeguarded,
         notes=body.notes,
     )
-    return OutcomeOut.of(suspect)
+    return OutcomeOut.model_validate(OutcomeView.of(suspect))
 
 
 @router.post("/v1/intake/suspects/{suspect_id}/split", response_model=SplitOut, summary="Split a suspect")
@@ -492,26 +413,7 @@ def get_referral(
     _: Annotated[Actor, Depends(analysts)],
     session: Annotated[Session, Depends(read_session)],
 ) -> ReferralOut:
-    referral, identifiers, media = packages.get_referral(session, referral_id)
-    return ReferralOut(
-        referral=ReferralBrief.of(referral),
-        document=referral.document,
-        warnings=list(referral.warnings),
-        identifiers=[
-            IdentifierOut(
-                kind=i.kind,
-                value=i.value,
-                platforms=[i.platform] if i.platform else [],
-                referrals=[referral.id],
-                first_seen=i.seen_at,
-                last_seen=i.seen_at,
-                linkable=i.linkable,
-                note=i.note,
-            )
-            for i in identifiers
-        ],
-        media=[MediaOut.of(m) for m in media],
-    )
+    return ReferralOut.model_validate(packages.get_referral(session, referral_id))
 
 
 @router.get("/v1/intake/search", response_model=SearchOut, summary="Find referrals by any identifier")
@@ -538,12 +440,7 @@ def search(
         Query(description="guessed from the value when absent"),
     ] = None,
 ) -> SearchOut:
-    result = packages.search(session, value, kind)
-    return SearchOut(
-        query=result.query,
-        kinds=result.kinds,
-        hits=[HitOut(**{f: getattr(h, f) for f in HitOut.model_fields}) for h in result.hits],
-    )
+    return SearchOut.model_validate(packages.search(session, value, kind))
 
 
 @router.get("/v1/intake/alerts", response_model=list[AlertOut], summary="Deconfliction alerts")
@@ -555,7 +452,7 @@ def list_alerts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AlertOut]:
     rows = packages.alerts(session, owner=owner, include_acknowledged=include_acknowledged, limit=limit)
-    return [AlertOut.of(a) for a in rows]
+    return [AlertOut.model_validate(a) for a in rows]
 
 
 @router.post("/v1/intake/alerts/{alert_id}/ack", response_model=AlertOut, summary="Acknowledge an alert")
@@ -564,4 +461,4 @@ def acknowledge(
     actor: Annotated[Actor, Depends(analysts)],
     session: Annotated[Session, Depends(db_session)],
 ) -> AlertOut:
-    return AlertOut.of(packages.acknowledge(session, actor, alert_id))
+    return AlertOut.model_validate(packages.acknowledge(session, actor, alert_id))

@@ -6,11 +6,13 @@ type, distance, labels, external ids and whether an allowlist bank suppressed it
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from safeguard.api.deps import db_session, read_session, require_roles
 from safeguard.api.routers.banks import SignalModel
@@ -18,7 +20,7 @@ from safeguard.auth import Actor, Role
 from safeguard.banks import keywords, urls
 from safeguard.banks.matcher import BankMatcher
 from safeguard.banks.matching import Match, SignalMatches, match_signal, resolve_bank_filter
-from safeguard.flows.scan import Upload, scan_upload
+from safeguard.flows.scan import Upload, hash_upload, match_upload
 from safeguard.review.config import ReviewSettings, get_review_settings
 from safeguard.review.signals import Reach
 
@@ -131,7 +133,8 @@ def review_settings(request: Request) -> ReviewSettings:
 
 
 @router.post("/v1/scan", response_model=ScanResponse, summary="Hash uploaded media, match it, open a case")
-def scan(
+async def scan(
+    request: Request,
     actor: Annotated[Actor, Depends(integrators)],
     session: Annotated[Session, Depends(db_session)],
     matcher: Annotated[BankMatcher, Depends(get_matcher)],
@@ -154,9 +157,15 @@ def scan(
         content_id=content_id,
         account_id=account_id,
         reach=Reach(views=views, shares=shares, recipients=recipients),
-        is_video=media_type == "video",
+        media_type=media_type,
     )
-    outcome = scan_upload(session, actor, matcher, file.file.read(), upload, banks=banks, settings=settings)
+    data = await file.read()
+    # Awaited, not waited for in a thread (a queue of uploads cannot use up the server's threads); a client
+    # that disconnects has its item cancelled; each API key gets its share of the hashing pool.
+    hashes = await hash_upload(data, actor, media_type=media_type, disconnected=request.is_disconnected)
+    outcome = await run_in_threadpool(
+        partial(match_upload, banks=banks, settings=settings), session, actor, matcher, data, hashes, upload
+    )
     case = outcome.case
     return ScanResponse(
         matched=outcome.matched,

@@ -1,14 +1,15 @@
 """Media hashing over HTTP: ``POST /v1/hash`` (upload a file, get its signals) and ``GET /v1/signal-types``.
 
-Uploads are hashed in the shared worker pool of ``safeguard.media`` (time and memory limits per item);
-the body size limit of the app (``SAFEGUARD_MAX_BODY_BYTES``) applies first.
+Uploads are hashed in the shared worker pool of ``safeguard.media`` (time and memory limits per item, a
+bounded queue with a share per API key: 429 with ``Retry-After`` when full; cancelled when the client
+disconnects); the body size limit of the app (``SAFEGUARD_MAX_BODY_BYTES``) applies first.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from safeguard.api.deps import require_roles
@@ -57,8 +58,9 @@ class SignalTypeOut(BaseModel):
 
 
 @router.post("/v1/hash", response_model=HashOut)
-def hash_upload(
-    _actor: Annotated[Actor, Depends(integrators)],
+async def hash_upload(
+    request: Request,
+    actor: Annotated[Actor, Depends(integrators)],
     file: Annotated[UploadFile, File(description="The content to hash (image, video or any file)")],
     purpose: Annotated[
         Literal["query", "bank"], Form(description="query: hashes to look up; bank: adds dihedral and crops")
@@ -66,9 +68,12 @@ def hash_upload(
     all_frames: Annotated[bool, Form(description="Hash every frame of an animated image")] = False,
 ) -> HashOut:
     """Every signal of the uploaded content, with PDQ quality and variants."""
-    data = file.file.read()
+    data = await file.read()
     preset = HashOptions.for_bank if purpose == "bank" else HashOptions.for_query
-    result = shared_pool().hash_one(HashTask(data, preset(all_frames=all_frames), file.filename))
+    task = HashTask(data, preset(all_frames=all_frames), file.filename)
+    # Awaited, not waited for in a thread; a client that disconnects has its item cancelled.
+    caller = f"{actor.kind}:{actor.id}"
+    result = await shared_pool().hash_async(task, caller=caller, disconnected=request.is_disconnected)
     body: dict[str, Any] = result.to_dict()
     return HashOut(filename=file.filename, **body)
 

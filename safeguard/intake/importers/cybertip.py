@@ -26,7 +26,7 @@ from safeguard.intake.importers.common import (
     parse_int,
     parse_time,
 )
-from safeguard.intake.importers.xmltree import Node, parse_xml
+from safeguard.intake.importers.xmltree import Node, iter_records
 from safeguard.intake.records import (
     Account,
     Device,
@@ -51,17 +51,12 @@ HASH_TYPES |= {"sha-256": IdKind.sha256, "pdq": IdKind.pdq}
 
 
 def parse(data: bytes) -> ParsedFile:
-    root = parse_xml(data)
-    if root.tag == "report":
-        reports = [root]
-    elif root.tag == "reports":
-        reports = root.all("report")
-    else:
-        raise ImportRejected("the root element must be <report> or <reports>", where=root.where)
-    if not reports:
-        raise ImportRejected("no <report> elements", where=root.where)
-    referrals = [_report(node) for node in reports]
-    return ParsedFile(FORMAT, dedupe(referrals, [node.where for node in reports]))
+    referrals: list[Referral] = []
+    wheres: list[str] = []
+    for node in iter_records(data, wrapper="reports", record="report"):
+        referrals.append(_report(node))
+        wheres.append(node.where)
+    return ParsedFile(FORMAT, dedupe(referrals, wheres))
 
 
 def _need(node: Node, tag: str) -> Node:

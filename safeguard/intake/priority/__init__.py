@@ -29,6 +29,7 @@ from typing import Any
 from safeguard.intake.config import PriorityConfig
 from safeguard.intake.priority.features import Features
 from safeguard.intake.records import Indicator
+from safeguard.text.wording import plural
 
 __all__ = ["Features", "Priority", "Reason", "Tier", "prioritise"]
 
@@ -137,14 +138,14 @@ def prioritise(
             Reason(
                 "previous_packages",
                 config.previous_package * previous_packages,
-                f"{previous_packages} previous package(s) on this suspect",
+                f"{plural(previous_packages, 'previous package')} on this suspect",
             )
         )
     if previously_charged:
         reasons.append(Reason("previous_charge", config.previous_charge, "previously charged"))
     if features.referrals:
         points = min(features.referrals * config.referral, config.referral_cap)
-        reasons.append(Reason("referrals", points, f"{features.referrals} referral(s)"))
+        reasons.append(Reason("referrals", points, plural(features.referrals, "referral")))
 
     score = round(sum(r.points for r in reasons), 2)
     if any(r.factor in config.immediate_factors for r in reasons) or score >= config.immediate_score:

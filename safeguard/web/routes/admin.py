@@ -47,11 +47,18 @@ def key_create(
     name: Annotated[str, Form(min_length=1, max_length=200)],
     role: Annotated[str, Form(max_length=32)],
     expires_in_days: Annotated[str, Form(max_length=10)] = "",
+    user: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     expires_at = _expiry(expires_in_days)
+    holder = user.strip() or None  # the UI user who holds the key: one person for four-eyes
     with db.session() as session:
         created = keys.create_key(
-            session, viewer.actor, name=name, role=keys.parse_role(role), expires_at=expires_at
+            session,
+            viewer.actor,
+            name=name,
+            role=keys.parse_role(role),
+            expires_at=expires_at,
+            user=holder,
         )
     with db.read_session() as session:
         infos = keys.list_keys(session)

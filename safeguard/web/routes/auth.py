@@ -47,7 +47,7 @@ signed_in_form = form(*everyone())
 HOME = {
     Role.admin: "/queue",
     Role.moderator: "/queue",
-    Role.analyst: "/banks",
+    Role.analyst: "/packages",  # intake analysts work on suspect packages
     Role.integrator: "/account",
 }
 
@@ -201,5 +201,5 @@ def take_break(
     db: Annotated[Database, Depends(get_db)],
 ) -> Response:
     with db.session() as session:
-        users.take_break(session, viewer.session.id)
+        users.take_break(session, viewer.actor, viewer.session.id)
     return RedirectResponse(base_path(request) + "/account?notice=break-taken", status_code=303)

@@ -11,7 +11,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from safeguard.auth import Role
 from safeguard.config import Settings
 from safeguard.flows import decision as decision_flow
-from safeguard.review import queue
+from safeguard.review import decisions, queue
 from safeguard.review.decisions import Action, load_case
 from safeguard.review.errors import CaseNotFound, InvalidDecision
 from safeguard.review.signals import Label
@@ -103,6 +103,8 @@ def case_page(
             "label_choices": casework.LABEL_CHOICES,
             "action_choices": casework.ACTION_CHOICES,
             "bank_choices": casework.bank_choices(session),
+            # The same roles as POST /v1/cases/{id}/appeals, less the platform (which has no UI login).
+            "may_appeal": viewer.may(Role.moderator),
         }
         return render(request, "case.html", context)
 
@@ -213,3 +215,16 @@ def escalate(
     with db.session() as session:
         queue.escalate(session, viewer.actor, case_id, reason=reason)
     return _to_queue(request, "escalated")
+
+
+@router.post("/cases/{case_id}/appeal")
+def appeal(
+    request: Request,
+    case_id: CaseId,
+    viewer: Annotated[Viewer, Depends(moderator_forms)],
+    db: Annotated[Database, Depends(get_db)],
+    reason: Annotated[str, Form(min_length=1, max_length=4000)],
+) -> Response:
+    with db.session() as session:
+        decisions.appeal(session, viewer.actor, case_id, reason=reason)
+    return _to_case(request, case_id, "appealed")
