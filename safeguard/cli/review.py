@@ -1,9 +1,10 @@
 """``safeguard cases ...``: queue figures, and claiming, deciding and releasing cases from a terminal.
 
-The commands call the same services as the API (``safeguard.review.queue`` and ``.decisions``), so leases,
-escalation and four eyes hold here too: a decision with a four-eyes label or action waits for a second
-reviewer, who claims the case and runs ``safeguard cases confirm``. The reviewer is ``--reviewer`` (default:
-the operating-system user), recorded as ``cli:<name>`` in the case and the audit log.
+The commands call the same functions as the API (``safeguard.review.queue``, ``safeguard.flows.decision``),
+so leases, escalation, four eyes and bank-on-decision hold here too: a decision with a four-eyes label or
+action waits for a second reviewer, who claims the case and runs ``safeguard cases confirm``. The reviewer
+is ``--reviewer`` (default: the operating-system user), recorded as ``cli:<name>`` in the case and the
+audit log.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rich.table import Table
 from safeguard.auth import Actor
 from safeguard.cli.common import console, db_session, open_db
 from safeguard.errors import InvalidInput
-from safeguard.review import decisions, queue
+from safeguard.review import queue
 from safeguard.review.decisions import Action
 from safeguard.review.events import case_ref
 from safeguard.review.models import Case, Decision
@@ -64,6 +65,7 @@ def _decision_json(decision: Decision) -> dict[str, Any]:
         "actions": list(decision.actions),
         "moderator": decision.moderator,
         "confirmed_by": decision.confirmed_by,
+        "bank": decision.bank,
     }
 
 
@@ -102,12 +104,19 @@ def decide(
     ],
     actions: Annotated[list[Action] | None, typer.Option("--action", help="An action (repeatable)")] = None,
     notes: Annotated[str, typer.Option("--notes", help="Why (kept with the decision)")] = "",
+    bank: Annotated[
+        str | None,
+        typer.Option("--bank", help="The bank add_to_bank (or add_to_allowlist) puts the media in"),
+    ] = None,
     reviewer: Reviewer = None,
 ) -> None:
-    """Decide a case you hold; four-eyes labels and actions wait for `safeguard cases confirm`."""
+    """Decide a case you hold; four-eyes labels and actions wait for `safeguard cases confirm`. With
+    ``--action add_to_bank --bank NAME`` the upload's hashes go into that bank once the decision is final."""
+    from safeguard.flows import decision as flow  # banks and review: only this command needs them
+
     with db_session() as session:
-        decision = decisions.decide(
-            session, _actor(reviewer), case_id, label=label, actions=actions or [], notes=notes
+        decision = flow.decide(
+            session, _actor(reviewer), case_id, label=label, actions=actions or [], notes=notes, bank=bank
         )
         data = _decision_json(decision)
     _print(data)
@@ -121,11 +130,12 @@ def confirm(
     notes: Annotated[str, typer.Option("--notes")] = "",
     reviewer: Reviewer = None,
 ) -> None:
-    """Confirm or reject another reviewer's four-eyes decision on a case you hold."""
+    """Confirm or reject another reviewer's four-eyes decision on a case you hold (an approved bank action
+    is applied now)."""
+    from safeguard.flows import decision as flow
+
     with db_session() as session:
-        decision = decisions.confirm(
-            session, _actor(reviewer), case_id, decision_id, approve=approve, notes=notes
-        )
+        decision = flow.confirm(session, _actor(reviewer), case_id, decision_id, approve=approve, notes=notes)
         data = _decision_json(decision)
     _print(data)
 

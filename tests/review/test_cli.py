@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+from safeguard.auth import Actor
+from safeguard.banks import service as banks
 from safeguard.review import flows, queue
 from safeguard.review.models import Case
 from safeguard.store.db import Database
@@ -77,3 +79,28 @@ def test_cases_commands_reject_bad_input_in_one_line(db: Database, tmp_path: Pat
     assert_one_line_error(result, "999")
     result = run_cli("cases", "claim", "--reviewer", "", home=tmp_path, database_url=db.url)
     assert_one_line_error(result, "--reviewer")
+
+
+def test_decide_with_a_bank_from_the_cli_banks_the_upload_hash(db: Database, tmp_path: Path) -> None:
+    upload = match("u7").model_copy(update={"query_hash": "cd" * 32})
+    with db.session() as session:
+        case_id = flows.open_case(session, INTEGRATOR, upload, settings=REVIEW).case.id
+        bank = banks.create_bank(session, Actor.system("tests"), name="our-confirmed")
+        bank_id = bank.id
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_cli("cases", *args, home=tmp_path, database_url=db.url)
+
+    assert cli("claim", "--reviewer", "alice").returncode == 0
+    decide = ("decide", str(case_id), "--label", "B2", "--action", "add_to_bank", "--reviewer", "alice")
+    assert_one_line_error(cli(*decide))  # no bank named
+    assert_one_line_error(cli(*decide, "--bank", "no-such-bank"))
+    done = cli(*decide, "--bank", "our-confirmed")
+    assert done.returncode == 0, done.stderr
+    decision = json.loads(done.stdout)
+    assert decision["status"] == "final" and decision["bank"] == "our-confirmed"
+    with db.read_session() as session:
+        [item] = banks.list_content(session, banks.get_bank(session, bank_id))
+        assert item.labels == ["B2"] and item.external_ids["safeguard_case"] == str(case_id)
+        assert item.external_ids["safeguard_moderator"] == "cli:alice"
+        assert banks.signals_of(session, [item.id])[item.id][0].value == "cd" * 32
