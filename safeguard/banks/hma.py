@@ -320,7 +320,16 @@ def raw_lookup(
     found = live(match_signal(session, matcher, signal_type, value, bank_ids=bank_ids).matches)
     if not distance:
         return [m.content_id for m in found]
-    return [{"bank_content_id": m.content_id, "distance": distance_of(m)} for m in found]
+    return [_with_distance(m) for m in found]
+
+
+def _with_distance(m: Match) -> dict[str, Any]:
+    out: dict[str, Any] = {"bank_content_id": m.content_id, "distance": distance_of(m)}
+    if m.query_match_percent is not None and m.compared_match_percent is not None:
+        # vpdq: the two percentages of HMA's "query%[compared%]" string, also as numbers
+        out["query_match_percent"] = m.query_match_percent
+        out["compared_match_percent"] = m.compared_match_percent
+    return out
 
 
 def compare(body: Any) -> dict[str, list[Any]]:
