@@ -299,11 +299,11 @@ def test_upload_hashes_before_its_write_transaction(
     real = bank_media.hash_upload
     during: list[str] = []
 
-    def hash_while_writing(data: bytes, options: HashOptions, caller: str = "") -> HashResult:
+    def hash_while_writing(data: bytes, options: HashOptions, **kwargs: Any) -> HashResult:
         with db.session() as session:  # blocked by the upload's own transaction before the fix
             audit.record(session, Actor.system("tests"), "test.during_hash", "bank", "0")
         during.append("written")
-        return real(data, options, caller=caller)
+        return real(data, options, **kwargs)
 
     monkeypatch.setattr(store_db, "SQLITE_BUSY_TIMEOUT_MS", 2000)  # fail fast instead of waiting 30 s
     monkeypatch.setattr(bank_media, "hash_upload", hash_while_writing)
