@@ -38,7 +38,9 @@ BANK_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 MAX_NOTE_CHARS = 255
 MAX_METADATA_BYTES = 64 * 1024
 METADATA_KEYS = ("content_id", "content_uri", "json")
-CONTENT_KINDS = {"photo": ContentKind.photo, "video": ContentKind.video}
+# HMA's content types, and ``file`` (a Safeguard addition) for signal types that hash other files, as a
+# plug-in may: its field name reaches them the way ``photo`` reaches PDQ.
+CONTENT_KINDS = {"photo": ContentKind.photo, "video": ContentKind.video, "file": ContentKind.file}
 # HMA's video_md5 is the MD5 of the file's bytes: computed from them even when they are not a video.
 BYTE_DIGESTS = {"video_md5": "md5"}
 NO_DISTANCE = "-"  # python-threatexchange's pretty string for a match without a distance
@@ -115,8 +117,8 @@ def content_kind(field_name: str) -> ContentKind:
 def signal_types_for(kind: ContentKind, types: str | None = None) -> list[str]:
     """The signal types HMA hashes content of ``kind`` with, narrowed by ``types`` (comma-separated)."""
     hashers = [t for t in default_registry() if issubclass(t, ContentHasher) and kind in t.content_types]
-    if types is None:
-        return [t.name for t in hashers if ContentKind.file not in t.content_types]
+    if types is None:  # the digests of every kind of bytes (md5, sha256) are banked but not answered
+        return [t.name for t in hashers if not set(ContentKind) <= t.content_types]
     allowed = {t.name for t in hashers}
     chosen: list[str] = []
     for name in (part.strip().lower() for part in types.split(",")):

@@ -128,14 +128,18 @@ def test_banked_imported_matched_and_exported(
 def _hma_routes(
     client: TestClient, admin: dict[str, str], integrator: dict[str, str], banked: str, edited: bytes
 ) -> None:
+    # HMA's form field names the content type; a plug-in's own files come as ``file``, not as a photo.
     r = client.post("/h/hash", files={"photo": ("b.txt", edited)}, headers=integrator)
+    assert r.status_code == 400
+    r = client.post("/h/hash", files={"file": ("b.txt", edited)}, headers=integrator)
     assert r.status_code == 200 and r.json()[NAME] == sg_test_signal.sum_hash(edited)
     query = {"signal_type": NAME, "signal": _shifted(banked, 5)}
-    assert client.get("/m/lookup", params=query, headers=integrator).json() == ["plug"]
+    found_by_bank = client.get("/m/lookup", params=query, headers=integrator).json()
+    assert list(found_by_bank) == ["plug"] and found_by_bank["plug"][0]["distance"] == "5"
     r = client.get("/m/raw_lookup", params={**query, "include_distance": "true"}, headers=integrator)
     assert [m["distance"] for m in r.json()["matches"]] == ["5"]
-    r = client.post("/m/lookup", files={"photo": ("b.txt", edited)}, headers=integrator)
-    assert r.status_code == 200 and r.json()[NAME] == ["plug"]
+    r = client.post("/m/lookup", files={"file": ("b.txt", edited)}, headers=integrator)
+    assert r.status_code == 200 and list(r.json()[NAME]) == ["plug"]
     assert client.post("/c/banks", json={"name": "HMA_PLUG"}, headers=admin).status_code == 201
     r = client.post("/c/bank/HMA_PLUG/signal", json={NAME: "0050000A"}, headers=admin)
     assert r.status_code == 200 and r.json()["signals"] == {NAME: "0050000a"}
@@ -144,6 +148,6 @@ def _hma_routes(
             "/m/lookup", params={"signal_type": NAME, "signal": "00500000"}, headers=integrator
         ).json()
     )
-    assert found == ["HMA_PLUG"]
+    assert list(found) == ["HMA_PLUG"]
     status = client.get("/m/index/status", headers=integrator).json()
     assert status[NAME]["size"] >= 6
