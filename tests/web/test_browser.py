@@ -334,3 +334,28 @@ def test_one_case_per_upload_and_bank_on_decision_in_the_browser(browser: Any, s
     while "our-confirmed" not in banks_matched(scan(None)):
         assert time.monotonic() < deadline, "the banked item never matched"
         time.sleep(0.2)
+
+
+def test_a_decided_case_shows_its_outcome_and_reopens_on_appeal(browser: Any, stack: Stack) -> None:
+    case_id = stack.open_media_case("upload-appeal-1", ["B2"])
+    page = sign_in(browser, stack, "mod1")
+    page.goto("/ui/queue?label=B2")  # claim next takes the queue's filters: this test's case
+    page.keyboard.press("n")
+    page.wait_for_url(f"**/ui/cases/{case_id}")
+    page.get_by_label("B2: pubescent, lascivious exhibition").check()
+    page.get_by_role("button", name="Record decision").click()
+    page.wait_for_url("**/ui/queue?notice=decided")
+
+    page.goto(f"/ui/cases/{case_id}")
+    final = page.locator("#final-decision")
+    assert final.is_visible() and "B2" in final.inner_text()
+    assert page.locator(".shortcuts").count() == 0 and page.locator("kbd").count() == 0
+    assert "overdue" not in page.locator("main").inner_text()
+    assert_accessible(page)
+    shot(page, "case-decided")
+    page.get_by_label("Reopen for a new review by another moderator (appeal): why?").fill("user disputes")
+    page.get_by_role("button", name="Reopen on appeal").click()
+    page.wait_for_url(f"**/ui/cases/{case_id}?notice=appealed")
+    assert "reopened on appeal" in page.locator("main").inner_text()
+    assert page.locator("#final-decision").count() == 0
+    page.context.close()
