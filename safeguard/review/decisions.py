@@ -31,7 +31,7 @@ from safeguard.review.errors import (
 )
 from safeguard.review.models import Appeal, Case, CaseFingerprint, Decision
 from safeguard.review.priority import rank_of
-from safeguard.review.signals import VIOLATION_LABELS, Label
+from safeguard.review.signals import CONVERSATION_LABELS, OUTCOME_LABELS, VIOLATION_LABELS, Label
 from safeguard.review.states import AppealStatus, CaseKind, CaseStatus, DecisionKind, DecisionStatus
 from safeguard.store.base import utcnow
 
@@ -73,7 +73,21 @@ def release_lease(case: Case) -> None:
     case.lease_expires_at = None
 
 
+def labels_for(kind: CaseKind) -> frozenset[Label]:
+    """The labels a case of ``kind`` can be decided with: media categories for content, what the adult did
+    for a conversation, either for an account."""
+    if kind is CaseKind.content:
+        return VIOLATION_LABELS | OUTCOME_LABELS
+    if kind is CaseKind.conversation:
+        return CONVERSATION_LABELS | OUTCOME_LABELS
+    return VIOLATION_LABELS | CONVERSATION_LABELS | OUTCOME_LABELS
+
+
 def _validate(case: Case, label: Label, actions: Sequence[Action]) -> list[Action]:
+    allowed = labels_for(CaseKind(case.kind))
+    if label not in allowed:
+        names = ", ".join(sorted(a.value for a in allowed))
+        raise InvalidDecision(f"a {case.kind} case takes one of the labels: {names}", field="label")
     chosen = list(dict.fromkeys(actions))
     if label is Label.needs_escalation and chosen:
         raise InvalidDecision(

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from safeguard.review.models import Case, Decision
+from safeguard.review.signals import REPORT_CATEGORIES, Label
 
 CASE_OPENED = "case.opened"
 DECISION_MADE = "decision.made"
@@ -41,6 +42,8 @@ def decision_made(case: Case, decision: Decision, *, appeal_outcome: str | None 
         "decision_id": decision.id,
         "decision_kind": decision.kind,
         "label": decision.label,
+        # The authorities' category the label reports under (NCMEC incident type), None for non-violations.
+        "report_category": REPORT_CATEGORIES.get(Label(decision.label)),
         "actions": list(decision.actions),
         "automatic": decision.kind == "auto",
         "source_decision_id": decision.source_decision_id,

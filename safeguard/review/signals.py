@@ -25,18 +25,33 @@ _HEX = re.compile(r"[0-9a-fA-F]+")
 
 
 class Label(StrEnum):
-    """Industry classification (A: prepubescent, B: pubescent; 1: sex act, 2: lascivious exhibition),
-    plus the two outcomes that are not a category."""
+    """Media: the industry classification (A: prepubescent, B: pubescent; 1: sex act, 2: lascivious
+    exhibition). Conversations: what the adult did. Plus the two outcomes that are not a category."""
 
     A1 = "A1"
     A2 = "A2"
     B1 = "B1"
     B2 = "B2"
+    online_enticement = "online_enticement"
+    sextortion = "sextortion"
+    image_solicitation = "image_solicitation"
     not_violating = "not_violating"
     needs_escalation = "needs_escalation"
 
 
 VIOLATION_LABELS = frozenset({Label.A1, Label.A2, Label.B1, Label.B2})
+CONVERSATION_LABELS = frozenset({Label.online_enticement, Label.sextortion, Label.image_solicitation})
+OUTCOME_LABELS = frozenset({Label.not_violating, Label.needs_escalation})
+
+# The NCMEC CyberTipline incident type each violation label reports under (its Appendix B names; the UK
+# NCA's reporting takes the same categories). Sextortion and solicited images are enticement there, with
+# the sextortion annotation for the former.
+REPORT_CATEGORIES: dict[Label, str] = {
+    **{label: "Child Pornography (possession, manufacture, and distribution)" for label in VIOLATION_LABELS},
+    Label.online_enticement: "Online Enticement of Children for Sexual Acts",
+    Label.sextortion: "Online Enticement of Children for Sexual Acts",
+    Label.image_solicitation: "Online Enticement of Children for Sexual Acts",
+}
 MatchLabel = Literal["A1", "A2", "B1", "B2"]
 
 

@@ -21,11 +21,11 @@ from safeguard.banks import service as banks
 from safeguard.review import flows, queue
 from safeguard.review.banking import media_of
 from safeguard.review.common import who
-from safeguard.review.decisions import Action
+from safeguard.review.decisions import CONTENT_ACTIONS, Action, labels_for
 from safeguard.review.models import Appeal, Case, Decision
 from safeguard.review.priority import with_waiting
 from safeguard.review.signals import GroomingAlertSignal, Label, MediaMatchSignal, UserReportSignal
-from safeguard.review.states import CaseStatus
+from safeguard.review.states import CaseKind, CaseStatus
 from safeguard.store.base import utcnow
 from safeguard.text.vocabulary import CONTEXT, PLAIN
 from safeguard.text.wording import plural
@@ -42,6 +42,9 @@ LABEL_CHOICES = [
     (Label.A2, "2", "A2: prepubescent, lascivious exhibition"),
     (Label.B1, "3", "B1: pubescent, sex act"),
     (Label.B2, "4", "B2: pubescent, lascivious exhibition"),
+    (Label.online_enticement, "5", "Online enticement"),
+    (Label.sextortion, "6", "Sextortion"),
+    (Label.image_solicitation, "7", "Soliciting images"),
     (Label.not_violating, "0", "Not violating"),
 ]
 ACTION_CHOICES = [
@@ -297,3 +300,11 @@ def case_view(session: Session, case: Case, actor: Actor, media_dir: Path) -> Ca
     view.appeals = list(session.scalars(select(Appeal).where(Appeal.case_id == case.id).order_by(Appeal.id)))
     view.links = flows.related_cases(session, case.id)
     return view
+
+
+def decision_choices(kind: str) -> tuple[list[tuple[Label, str, str]], list[tuple[Action, str, str]]]:
+    """The labels and actions the decision form offers for a case of ``kind``: only those that apply (a
+    conversation has no content to remove or bank)."""
+    labels = labels_for(CaseKind(kind))
+    actions = [c for c in ACTION_CHOICES if kind != CaseKind.conversation or c[0] not in CONTENT_ACTIONS]
+    return [c for c in LABEL_CHOICES if c[0] in labels], actions

@@ -80,12 +80,18 @@ def test_match_and_alert_to_decision_to_webhook(
         assert claimed["live_risk"] and claimed["priority"]["child_at_risk"] == 50
         assert {link["reason"] for link in claimed["links"]} == {"same_account"}
         # Nobody else can decide a case moderator A holds.
-        other = client.post(f"/v1/cases/{claimed['id']}/decisions", headers=mod_b, json={"label": "B1"})
+        other = client.post(
+            f"/v1/cases/{claimed['id']}/decisions", headers=mod_b, json={"label": "online_enticement"}
+        )
         assert other.status_code == 409
         decided = client.post(
             f"/v1/cases/{claimed['id']}/decisions",
             headers=mod_a,
-            json={"label": "B1", "actions": ["suspend_account", "preserve_evidence"], "notes": "meeting set"},
+            json={
+                "label": "online_enticement",
+                "actions": ["suspend_account", "preserve_evidence"],
+                "notes": "meeting set",
+            },
         )
         assert decided.status_code == 201 and decided.json()["status"] == "final", decided.text
 
@@ -123,7 +129,14 @@ def test_match_and_alert_to_decision_to_webhook(
             (e["data"] for e in receiver.applied if e["type"] == "decision.made"),
             key=lambda d: d["decision_id"],
         )
-        assert [(d["label"], d["automatic"]) for d in made] == [("B1", False), ("A1", False), ("A1", True)]
+        assert [(d["label"], d["automatic"]) for d in made] == [
+            ("online_enticement", False),
+            ("A1", False),
+            ("A1", True),
+        ]
+        # Each violation names the category the authorities report it under.
+        assert made[0]["report_category"] == "Online Enticement of Children for Sexual Acts"
+        assert made[1]["report_category"].startswith("Child Pornography")
         assert made[1]["actions"] == ["remove_content", "add_to_bank"]
         assert (
             made[2]["actions"] == ["remove_content"]

@@ -168,7 +168,8 @@ def test_four_eyes_second_review_in_the_browser(browser: Any, stack: Stack, webh
     assert risky.count() >= 3 and "Asking the child's age or where they live" in risky.first.inner_text()
     assert "age_location_probing" not in first.locator(".messages").first.inner_text()  # words, not codes
     shot(first, "case-grooming")
-    first.keyboard.press("3")
+    assert first.get_by_label("A1: prepubescent, sex act").count() == 0  # a conversation's own labels
+    first.keyboard.press("5")  # online enticement
     first.keyboard.press("p")  # report to the authorities: needs a second moderator
     first.keyboard.press("d")
     first.wait_for_url("**/ui/queue?notice=proposed")
@@ -337,8 +338,16 @@ def test_one_case_per_upload_and_bank_on_decision_in_the_browser(browser: Any, s
 
 
 def test_a_decided_case_shows_its_outcome_and_reopens_on_appeal(browser: Any, stack: Stack) -> None:
-    case_id = stack.open_media_case("upload-appeal-1", ["B2"])
-    page = sign_in(browser, stack, "mod1")
+    # Media of its own (not the kept sample other tests decide), so no earlier decision applies to it.
+    signal = {"type": "media_match", "content_id": "upload-appeal-1", "bank": "demo-bank"}
+    signal |= {
+        "bank_content_id": "entry-appeal",
+        "distance": 4,
+        "labels": ["B2"],
+        "content_sha256": "ab" * 32,
+    }
+    case_id = int(stack.api("POST", "/v1/cases/signals", signal)["case_id"])
+    page = sign_in(browser, stack, "mod1", bypass_csp=True)  # for axe, injected as a script
     page.goto("/ui/queue?label=B2")  # claim next takes the queue's filters: this test's case
     page.keyboard.press("n")
     page.wait_for_url(f"**/ui/cases/{case_id}")

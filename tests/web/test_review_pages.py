@@ -138,8 +138,17 @@ def test_bad_decisions_are_refused_with_a_message(
     case_id = _grooming_case(db, "chat-1", live=False)
     csrf = login(Role.moderator)
     _claim(client, csrf)
+    page = client.get(f"/ui/cases/{case_id}").text
+    # A conversation is offered its own labels and no content actions.
+    assert 'value="online_enticement"' in page and 'value="A1"' not in page
+    assert 'value="remove_content"' not in page and 'value="add_to_bank"' not in page
+    media_label = client.post(f"/ui/cases/{case_id}/decide", data={"csrf_token": csrf, "label": "A1"})
+    assert (
+        media_label.status_code == 422 and "a conversation case takes one of the labels" in media_label.text
+    )
     wrong = client.post(
-        f"/ui/cases/{case_id}/decide", data={"csrf_token": csrf, "label": "A1", "actions": ["remove_content"]}
+        f"/ui/cases/{case_id}/decide",
+        data={"csrf_token": csrf, "label": "sextortion", "actions": ["remove_content"]},
     )
     assert wrong.status_code == 422 and "only apply to content cases" in wrong.text
     unknown = client.post(f"/ui/cases/{case_id}/decide", data={"csrf_token": csrf, "label": "Z9"})

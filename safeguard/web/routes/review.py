@@ -98,10 +98,11 @@ def case_page(
 ) -> Response:
     with db.read_session() as session:
         view = casework.case_view(session, load_case(session, case_id), viewer.actor, _media_dir(request))
+        label_choices, action_choices = casework.decision_choices(view.case.kind)
         context = {
             "view": view,
-            "label_choices": casework.LABEL_CHOICES,
-            "action_choices": casework.ACTION_CHOICES,
+            "label_choices": label_choices,
+            "action_choices": action_choices,
             "bank_choices": casework.bank_choices(session),
             # The same roles as POST /v1/cases/{id}/appeals, less the platform (which has no UI login).
             "may_appeal": viewer.may(Role.moderator),
