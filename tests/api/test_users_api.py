@@ -46,7 +46,7 @@ def test_only_admins_manage_users(client: TestClient, auth_headers: Callable[[Ro
 
 
 def test_the_routes_the_readme_calls_open_are_open_and_no_others(client: TestClient) -> None:
-    for path in ("/health", "/openapi.json", "/docs", "/ui/login"):
+    for path in ("/health", "/status", "/status/live", "/openapi.json", "/docs", "/ui/login"):
         assert client.get(path).status_code == 200, path
     assert client.get("/v1/keys").status_code == 401
     page = client.get("/ui/queue", follow_redirects=False)
