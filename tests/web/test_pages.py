@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from fastapi import FastAPI
@@ -229,6 +230,19 @@ def test_audit_page_shows_chain_status(
         head.seq += 1  # as if the newest record had been deleted
     page = client.get("/ui/admin/audit")
     assert "Chain broken" in page.text
+
+
+def test_audit_page_names_keys_and_people(
+    client: TestClient, login: Callable[[Role], str], make_key: Callable[..., str]
+) -> None:
+    key = make_key(Role.admin, "upload path")
+    made = client.post("/v1/banks", headers={"Authorization": f"Bearer {key}"}, json={"name": "named-bank"})
+    assert made.status_code == 201, made.text
+    login(Role.admin)
+    page = client.get("/ui/admin/audit").text
+    assert "key “upload path” (#" in page  # the key's name, not api_key:N
+    assert re.search(r"<td>admin-user <span", page)  # the sign-in, by user name
+    assert not re.search(r"<td>(api_key|user):", page)
 
 
 def test_moderator_cannot_open_admin_pages(client: TestClient, login: Callable[[Role], str]) -> None:

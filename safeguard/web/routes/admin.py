@@ -17,6 +17,7 @@ from safeguard.store.base import utcnow
 from safeguard.store.db import Database
 from safeguard.users import service as users
 from safeguard.web.access import Viewer, base_path, form, get_db, page
+from safeguard.web.actors import actor_names
 from safeguard.web.rendering import render
 
 router = APIRouter()
@@ -167,4 +168,6 @@ def audit_log(
         )
         filters = {"action": action, "object_type": object_type, "object_id": object_id}
         # Rendered inside the session: the records are ORM rows, expired when the read transaction ends.
-        return render(request, "admin/audit.html", {"chain": chain, "page": records, "filters": filters})
+        names = actor_names(session, (f"{r.actor_kind}:{r.actor_id}" for r in records.records))
+        context = {"chain": chain, "page": records, "filters": filters, "names": names}
+        return render(request, "admin/audit.html", context)

@@ -19,6 +19,7 @@ from safeguard.store.db import Database
 from safeguard.users import service as users
 from safeguard.web import casework
 from safeguard.web.access import Viewer, base_path, form, get_db, page
+from safeguard.web.actors import actor_names
 from safeguard.web.contact_sheet import contact_sheet
 from safeguard.web.rendering import render
 
@@ -106,6 +107,12 @@ def case_page(
             "bank_choices": casework.bank_choices(session),
             # The same roles as POST /v1/cases/{id}/appeals, less the platform (which has no UI login).
             "may_appeal": viewer.may(Role.moderator),
+            "names": actor_names(
+                session,
+                [d.moderator for d in view.decisions]
+                + [d.confirmed_by for d in view.decisions]
+                + [a.submitted_by for a in view.appeals],
+            ),
         }
         return render(request, "case.html", context)
 
