@@ -127,9 +127,12 @@ def test_a_dripping_receiver_does_not_stall_other_endpoints(db: Database) -> Non
             )
         finally:
             worker.stop()
-    # One endpoint holds at most endpoint_concurrency (1) slots: each attempt began after the last was cut.
+    # One endpoint holds at most endpoint_concurrency (1) slots: each attempt began after the last was cut
+    # (1.5 s after it started). Arrivals lag their attempt's start by the connect time, which on a loaded
+    # machine has been 0.25 s, so the gap is at least the deadline less that; a second slot would make it
+    # about zero.
     gaps = [b - a for a, b in zip(drip.arrivals, drip.arrivals[1:], strict=False)]
-    assert drip.arrivals and all(gap >= 1.4 for gap in gaps), gaps
+    assert drip.arrivals and all(gap >= 1.0 for gap in gaps), gaps
     assert {d.status for d in deliveries(db) if d.endpoint_id == drip_id} == {"pending"}
 
 
