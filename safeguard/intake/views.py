@@ -144,6 +144,30 @@ class OutcomeView:
     safeguarded_at: datetime | None
     notes: str | None
 
+    @property
+    def known(self) -> bool:
+        """Whether any outcome was recorded: a new package's is not yet known, not "0 children"."""
+        recorded = (self.apprehended, self.charged, self.no_further_action, self.safeguarded_at, self.notes)
+        return any(recorded)
+
+    @property
+    def summary(self) -> str:
+        if not self.known:
+            return "not yet known"
+        parts = [
+            text
+            for done, text in (
+                (self.apprehended, "apprehended"),
+                (self.charged, "charged"),
+                (self.no_further_action, "no further action"),
+            )
+            if done
+        ]
+        if self.safeguarded_at is not None or self.children_safeguarded:
+            n = self.children_safeguarded
+            parts.append(f"{n} {'child' if n == 1 else 'children'} safeguarded")
+        return "; ".join(parts) or "recorded (see notes)"
+
     @classmethod
     def of(cls, s: IntakeSuspect) -> OutcomeView:
         return cls(

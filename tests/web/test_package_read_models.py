@@ -98,3 +98,20 @@ def test_a_referral_reads_through_the_same_models(
     assert body["referral"]["id"] == referral_id and body["identifiers"]
     assert all(i["referrals"] == [referral_id] for i in body["identifiers"])
     assert all(m["bank_matches"] == [] for m in body["media"])
+
+
+def test_a_new_package_shows_its_outcome_as_not_yet_known(
+    client: TestClient, db: Database, auth_headers: Callable[[Role], dict[str, str]], make_user: MakeUser
+) -> None:
+    from safeguard.auth import Actor
+
+    sid = _imported(client, auth_headers(Role.analyst))
+    sign_in(client, make_user(Role.analyst))
+    page = client.get(f"/ui/packages/{sid}").text
+    assert '<dd id="outcome">not yet known</dd>' in page and "0 children" not in page
+    officer = Actor.system("tests")
+    with db.session() as session:
+        packages.set_state(session, officer, sid, "actioned")
+        packages.record_outcome(session, officer, sid, apprehended=True, children_safeguarded=1)
+    page = client.get(f"/ui/packages/{sid}").text
+    assert '<dd id="outcome">apprehended; 1 child safeguarded</dd>' in page
