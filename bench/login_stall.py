@@ -31,6 +31,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from _shared import wait_ready
+
 CLI = [sys.executable, "-m", "safeguard.cli.main"]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -120,19 +122,6 @@ def setup(url: str) -> str:
         )
     db.dispose()
     return key
-
-
-def wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("the server did not start")
 
 
 def main() -> None:

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from _shared import fresh_database
+from sqlalchemy import insert, text
 
 from safeguard import audit
 from safeguard.actions import endpoints
@@ -39,7 +39,6 @@ from safeguard.review.priority import rank_of
 from safeguard.review.signals import Label
 from safeguard.store.base import utcnow
 from safeguard.store.db import Database
-from safeguard.store.migrate import upgrade
 
 OWNER = Actor(kind="api_key", id="1", role=Role.integrator)
 SETTINGS = ReviewSettings(four_eyes_actions=[])
@@ -203,22 +202,6 @@ def bench_deliveries(db: Database, n: int, concurrency: int) -> tuple[float, flo
     return rate(delivered, elapsed), baseline
 
 
-def fresh_database(postgres: str | None, workdir: Path) -> Database:
-    if postgres:
-        name = "safeguard_bench_review"
-        admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        url = make_url(postgres).set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{workdir / 'bench.db'}"
-    db = Database(url)
-    upgrade(db)
-    return db
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=100_000)
@@ -229,7 +212,7 @@ def main() -> None:
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server (default: SQLite file)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        db = fresh_database(args.postgres, Path(tmp))
+        db = fresh_database(args.postgres, Path(tmp), "safeguard_bench_review")
         backend = "PostgreSQL" if args.postgres else "SQLite"
         print(f"backend: {backend}; shared machine (2 cores, other work running): figures are indicative")
         start = time.perf_counter()

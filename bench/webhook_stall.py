@@ -22,8 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from _shared import fresh_database
 
 from safeguard.actions import endpoints
 from safeguard.actions.config import WebhookSettings
@@ -32,7 +31,6 @@ from safeguard.auth import Actor, Role
 from safeguard.review.models import ReviewEvent
 from safeguard.store.base import utcnow
 from safeguard.store.db import Database
-from safeguard.store.migrate import upgrade
 
 HEALTHY = Actor(kind="api_key", id="1", role=Role.integrator)
 DRIPPING = Actor(kind="api_key", id="2", role=Role.integrator)
@@ -106,22 +104,6 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1]
 
 
-def fresh_database(postgres: str | None, workdir: Path) -> Database:
-    if postgres:
-        name = "safeguard_bench_webhook_stall"
-        admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        url = make_url(postgres).set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{workdir / 'bench.db'}"
-    db = Database(url)
-    upgrade(db)
-    return db
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=30)
@@ -131,7 +113,7 @@ def main() -> None:
     healthy_url = serve(ThreadingHTTPServer(("127.0.0.1", 0), Healthy))
     drip_url = serve(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Drip))
     with tempfile.TemporaryDirectory() as tmp:
-        db = fresh_database(args.postgres, Path(tmp))
+        db = fresh_database(args.postgres, Path(tmp), "safeguard_bench_webhook_stall")
         with db.session() as session:
             endpoints.create_endpoint(
                 session, HEALTHY, url=healthy_url, events=["decision.made"], settings=cfg

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from safeguard.auth import Actor, Role
 from safeguard.auth.cache import KeyCache
 from safeguard.auth.errors import MissingCredentials, RoleNotAllowed
-from safeguard.auth.service import authenticate_digest, key_digest, key_times, record_use
+from safeguard.auth.service import check_digest, key_digest, record_use
 from safeguard.banks.matcher import BankMatcher
 from safeguard.config import Settings
 from safeguard.store.base import utcnow
@@ -98,8 +98,7 @@ class RoleDependency:
 def _lookup(db: Database, digest: str, rid: str | None) -> tuple[Actor, float | None]:
     """The key's actor and how many seconds it stays valid (None: no expiry); notes its use."""
     with db.read_session() as session:
-        actor = authenticate_digest(session, digest, request_id=rid)
-        times = key_times(session, actor.id)
+        actor, times = check_digest(session, digest, request_id=rid)
     now = utcnow()
     if times.use_is_stale(now):
         _note_use(db, actor.id)

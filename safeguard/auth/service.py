@@ -165,15 +165,7 @@ def authenticate(session: Session, key: str, *, request_id: str | None = None) -
 
 
 def authenticate_digest(session: Session, digest: str, *, request_id: str | None = None) -> Actor:
-    row = session.scalars(select(ApiKey).where(ApiKey.key_hash == digest)).one_or_none()
-    # compare_digest keeps the final check constant-time even though the lookup itself is by index.
-    if row is None or not hmac.compare_digest(row.key_hash, digest):
-        raise InvalidCredentials("the API key is not valid")
-    if row.revoked_at is not None:
-        raise InvalidCredentials("the API key has been revoked")
-    if row.expires_at is not None and row.expires_at <= utcnow():
-        raise InvalidCredentials("the API key has expired")
-    return Actor(kind="api_key", id=str(row.id), role=Role(row.role), request_id=request_id)
+    return check_digest(session, digest, request_id=request_id)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,12 +177,19 @@ class KeyTimes:
         return self.last_used_at is None or self.last_used_at < now - LAST_USE_RESOLUTION
 
 
-def key_times(session: Session, key_id: str) -> KeyTimes:
-    """When the key stops working and when it was last seen, for callers that cache a key's validity."""
-    row = session.execute(
-        select(ApiKey.expires_at, ApiKey.last_used_at).where(ApiKey.id == int(key_id))
-    ).one()
-    return KeyTimes(row.expires_at, row.last_used_at)
+def check_digest(session: Session, digest: str, *, request_id: str | None = None) -> tuple[Actor, KeyTimes]:
+    """The actor for a key digest, with when the key stops working and was last seen (for callers that
+    cache a key's validity); :class:`InvalidCredentials` for unknown, revoked or expired keys."""
+    row = session.scalars(select(ApiKey).where(ApiKey.key_hash == digest)).one_or_none()
+    # compare_digest keeps the final check constant-time even though the lookup itself is by index.
+    if row is None or not hmac.compare_digest(row.key_hash, digest):
+        raise InvalidCredentials("the API key is not valid")
+    if row.revoked_at is not None:
+        raise InvalidCredentials("the API key has been revoked")
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        raise InvalidCredentials("the API key has expired")
+    actor = Actor(kind="api_key", id=str(row.id), role=Role(row.role), request_id=request_id)
+    return actor, KeyTimes(row.expires_at, row.last_used_at)
 
 
 LAST_USE_RESOLUTION = timedelta(seconds=60)
